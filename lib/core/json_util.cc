@@ -1,0 +1,81 @@
+// RapidJSON helpers (see json_util.h).
+#include "core/json_util.h"
+
+#include <rapidjson/error/en.h>
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "kmodel/error.h"
+
+namespace kmodel::json {
+
+Document parse(std::string_view text, const std::string& file) {
+  Document doc;
+  constexpr unsigned kFlags = rapidjson::kParseNanAndInfFlag | rapidjson::kParseFullPrecisionFlag;
+  doc.Parse<kFlags>(text.data(), text.size());
+  if (doc.HasParseError())
+    throw BadInputError(file, "byte " + std::to_string(doc.GetErrorOffset()),
+                        std::string("invalid JSON: ") + rapidjson::GetParseError_En(doc.GetParseError()));
+  return doc;
+}
+
+std::string to_string(const Value& value) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer, rapidjson::UTF8<>, rapidjson::UTF8<>, rapidjson::CrtAllocator,
+                    rapidjson::kWriteNanAndInfFlag>
+      writer(buf);
+  value.Accept(writer);
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+std::string to_pretty_string(const Value& value) {
+  rapidjson::StringBuffer buf;
+  // RapidJSON 1.1's PrettyWriter cannot take extra write flags; NaN/Inf fall back to compact form.
+  rapidjson::PrettyWriter<rapidjson::StringBuffer> writer(buf);
+  writer.SetIndent(' ', 2);
+  if (!value.Accept(writer)) return to_string(value);
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+const Value* member(const Value& obj, const char* key) {
+  if (!obj.IsObject()) return nullptr;
+  auto it = obj.FindMember(key);
+  return it == obj.MemberEnd() ? nullptr : &it->value;
+}
+
+std::optional<std::string> get_string(const Value& obj, const char* key) {
+  const Value* v = member(obj, key);
+  if (!v || !v->IsString()) return std::nullopt;
+  return std::string(v->GetString(), v->GetStringLength());
+}
+
+std::optional<int64_t> get_int(const Value& obj, const char* key) {
+  const Value* v = member(obj, key);
+  if (!v) return std::nullopt;
+  if (v->IsInt64()) return v->GetInt64();
+  if (v->IsDouble() && v->GetDouble() == static_cast<double>(static_cast<int64_t>(v->GetDouble())))
+    return static_cast<int64_t>(v->GetDouble());
+  return std::nullopt;
+}
+
+std::optional<double> get_number(const Value& obj, const char* key) {
+  const Value* v = member(obj, key);
+  if (!v || !v->IsNumber()) return std::nullopt;
+  return v->GetDouble();
+}
+
+std::optional<bool> get_bool(const Value& obj, const char* key) {
+  const Value* v = member(obj, key);
+  if (!v || !v->IsBool()) return std::nullopt;
+  return v->GetBool();
+}
+
+std::string quote(std::string_view s) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buf);
+  writer.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+}  // namespace kmodel::json
