@@ -1,1 +1,0 @@
-// Placeholder translation unit so the proto library links before any .proto file exists.
