@@ -1,4 +1,4 @@
-// Temporary report stubs (replaced by inspect/*.cc).
+// Temporary report stubs (replaced by inspect/report.cc, summary.cc, validate.cc).
 #include "kmodel/report.h"
 namespace kmodel {
 std::string inspect_text(const Model& m, const InspectOptions&) { return "model " + m.path + "\n"; }
