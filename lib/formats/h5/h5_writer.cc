@@ -1,0 +1,134 @@
+// Writes a Model as a Keras HDF5 file in the layout tf.keras 2.x writes (FORMATS.md A.12): a full
+// model (root attributes + model_weights + optional optimizer_weights) or a save_weights file.
+// Tensors are streamed one at a time from their TensorRefs; output goes to a temp file first.
+#include "core/json_util.h"
+#include "formats/h5/h5_format.h"
+#include "formats/h5/h5_layout.h"
+#include "io/atomic_output.h"
+#include "io/hdf5.h"
+#include "kmodel/error.h"
+
+namespace kmodel::formats::h5 {
+
+namespace hio = kmodel::io::h5;
+
+namespace {
+
+std::string weight_name_for(const Layer& layer, const Weight& w) {
+  if (!w.name.empty()) return w.name;
+  return layer.name + "/" + (w.attr.empty() ? "weight" : w.attr) + ":0";
+}
+
+// Writes each weight's dataset at the path its name gives ('/' makes sub-groups, as h5py does).
+void write_weight_datasets(hid_t group, const std::vector<std::string>& names, const std::vector<const Weight*>& weights,
+                           const std::string& file) {
+  for (size_t i = 0; i < weights.size(); ++i) {
+    const std::string& name = names[i];
+    auto slash = name.rfind('/');
+    hio::Handle parent;
+    hid_t loc = group;
+    if (slash != std::string::npos) {
+      parent = hio::ensure_group(group, name.substr(0, slash), file);
+      loc = parent.get();
+    }
+    std::string leaf = slash == std::string::npos ? name : name.substr(slash + 1);
+    if (H5Lexists(loc, leaf.c_str(), H5P_DEFAULT) > 0)
+      throw UnsupportedError(file, name, "two weights share this name; cannot store both in HDF5");
+    Tensor t = weights[i]->tensor.load();
+    hio::write_dataset(loc, leaf, t, file);
+  }
+}
+
+void write_weight_group(hid_t group, const std::vector<const Weight*>& weights, const std::vector<std::string>& names,
+                        const std::string& file) {
+  if (names.empty()) hio::write_empty_list_attr(group, kWeightNamesAttr, file);
+  else hio::write_chunked_string_list(group, kWeightNamesAttr, names, file);
+  write_weight_datasets(group, names, weights, file);
+}
+
+void write_weights_group(const Model& model, hid_t wg, const std::string& file) {
+  std::vector<std::string> layer_names;
+  for (const auto& layer : model.layers) layer_names.push_back(layer.name);
+  hio::write_chunked_string_list(wg, kLayerNamesAttr, layer_names, file);
+  std::string backend = model.extra(kExtraWeightsGroupBackend);
+  if (backend.empty()) backend = model.backend;
+  if (!backend.empty() && model.extra(kExtraNoWeightsGroupBackend).empty())
+    hio::write_string_attr(wg, kBackendAttr, backend, false, file);
+  std::string version = model.extra(kExtraWeightsGroupKerasVersion);
+  if (version.empty()) version = model.keras_version;
+  if (!version.empty() && model.extra(kExtraNoWeightsGroupKerasVersion).empty())
+    hio::write_string_attr(wg, kKerasVersionAttr, version, false, file);
+
+  for (const auto& layer : model.layers) {
+    if (layer.name.empty() || layer.name.find('/') != std::string::npos)
+      throw UnsupportedError(file, "", "layer name '" + layer.name + "' cannot be an HDF5 group name");
+    hio::Handle g = hio::create_group(wg, layer.name, file);
+    std::vector<const Weight*> weights;
+    std::vector<std::string> names;
+    for (const auto& w : layer.weights) {
+      weights.push_back(&w);
+      names.push_back(weight_name_for(layer, w));
+    }
+    write_weight_group(g.get(), weights, names, file);
+  }
+  if (!model.top_level_weights.empty() || !model.extra(kExtraHasTopLevelGroup).empty()) {
+    hio::Handle g = hio::create_group(wg, kTopLevelWeightsGroup, file);
+    std::vector<const Weight*> weights;
+    std::vector<std::string> names;
+    for (const auto& w : model.top_level_weights) {
+      weights.push_back(&w);
+      names.push_back(w.name.empty() ? w.attr + ":0" : w.name);
+    }
+    write_weight_group(g.get(), weights, names, file);
+  }
+}
+
+}  // namespace
+
+std::string keras2_model_config(const Model& model);
+
+void write(const Model& model, const std::string& path, const WriteOptions& options) {
+  // A weights-only H5 source stays weights-only: there is no architecture to write.
+  bool full = !options.weights_only && !(model.origin == Format::kH5 && !model.has_architecture());
+  if (full && !model.has_architecture())
+    throw UnsupportedError(model.path, "", "has no Keras architecture, so it cannot be written as a full-model H5 "
+                                           "(use --weights-only, or give one with --arch)");
+  if (!model.has_weights() && model.layers.empty())
+    throw UnsupportedError(model.path, "", "has no layers or weights to write");
+  std::string config = full ? keras2_model_config(model) : "";
+
+  io::AtomicOutput out(path, io::AtomicOutput::Kind::kFile, options.force);
+  {
+    hio::Handle f = hio::create_file(out.temp_path());
+    hid_t root = f.get();
+    if (full) {
+      if (!model.keras_version.empty())
+        hio::write_string_attr(root, kKerasVersionAttr, model.keras_version, true, path);
+      if (!model.backend.empty()) hio::write_string_attr(root, kBackendAttr, model.backend, true, path);
+      hio::write_string_attr(root, kModelConfigAttr, config, false, path);
+      if (options.include_optimizer && !model.training_config.empty())
+        hio::write_string_attr(root, kTrainingConfigAttr, model.training_config, false, path);
+      hio::Handle wg = hio::create_group(root, kModelWeightsGroup, path);
+      write_weights_group(model, wg.get(), path);
+      if (options.include_optimizer && !model.optimizer.weights.empty()) {
+        hio::Handle og = hio::create_group(root, kOptimizerWeightsGroup, path);
+        std::vector<const Weight*> weights;
+        std::vector<std::string> names;
+        for (const auto& w : model.optimizer.weights) {
+          weights.push_back(&w);
+          names.push_back(w.name.empty() ? w.attr + ":0" : w.name);
+        }
+        write_weight_group(og.get(), weights, names, path);
+      }
+    } else {
+      write_weights_group(model, root, path);
+    }
+    if (H5Fflush(root, H5F_SCOPE_GLOBAL) < 0) throw IoError(path, "cannot flush HDF5 file (disk full?)");
+    // Closing can fail when the disk fills up at the end.
+    hid_t id = f.get();
+    (void)id;
+  }
+  out.commit();
+}
+
+}  // namespace kmodel::formats::h5
