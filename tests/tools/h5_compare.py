@@ -88,7 +88,7 @@ def main():
         for layer in la or []:
             count += compare_weight_group(wa[layer], wb[layer], layer, errors)
         for extra in ("top_level_model_weights",):
-            if extra in wa:
+            if extra in wa and (extra in wb or str_list(wa[extra], "weight_names")):
                 count += compare_weight_group(wa[extra], wb[extra], extra, errors)
         if "optimizer_weights" in a and not weights_only_b:
             if "optimizer_weights" not in b:
