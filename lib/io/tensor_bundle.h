@@ -13,6 +13,15 @@
 
 namespace kmodel::io {
 
+// TF DataType enum <-> DType ("DT_FLOAT" style names; DType::kInvalid / 0 when there is no counterpart).
+std::string tf_dtype_name(int tf_dtype);
+DType dtype_from_tf(int tf_dtype);
+int tf_from_dtype(DType dtype);
+// "<prefix>.data-00005-of-00010".
+std::string bundle_shard_path(const std::string& prefix, int shard_id, int num_shards);
+// True when the file ends with the LevelDB table magic number (content sniffing for .index files).
+bool is_table_file(const std::string& path);
+
 // One entry of the index (BundleEntryProto), keyed by its checkpoint key.
 struct BundleEntry {
   std::string key;
@@ -44,8 +53,9 @@ class BundleReader {
   TensorRef ref(const BundleEntry& entry) const;
   std::string shard_path(int shard_id) const;
 
+  struct State;  // shared with the TensorRefs handed out (opaque)
+
  private:
-  struct State;
   std::string prefix_;
   int num_shards_ = 1;
   std::vector<BundleEntry> entries_;
@@ -53,7 +63,9 @@ class BundleReader {
 };
 
 // Writes a single-shard bundle: "<prefix>.data-00000-of-00001" then "<prefix>.index".
-// Tensors are streamed to the data file as they are added; add() may be called in any key order.
+// Tensors are streamed to the data file as they are added (data order = add order, as TF does);
+// add() may be called in any key order; the index is sorted bytewise with the header "" first, no
+// compression, no filter. Callers wanting atomic output pass a prefix inside a temporary directory.
 class BundleWriter {
  public:
   explicit BundleWriter(std::string prefix);
