@@ -584,7 +584,7 @@ BuiltGraph build_keras(const Model& model, bool include_optimizer, const std::st
         owner_path = slash == std::string::npos ? "" : rest.substr(0, slash);
         slot_name = slash == std::string::npos ? rest : rest.substr(slash + 1);
         original = find_original();
-      } else if (w.attr.empty()) {
+      } else if (w.attr.empty() || w.attr == w.name || w.attr.find(':') != std::string::npos) {
         original = find_original();
         if (original) slot_name = comps.back();
       }
@@ -601,7 +601,11 @@ BuiltGraph build_keras(const Model& model, bool include_optimizer, const std::st
           continue;
         }
       }
-      if (!w.attr.empty() && w.attr.rfind(".OPTIMIZER_SLOT/", 0) != 0) plain = split(w.attr, '/');
+      // An attr is an object path below the optimizer unless it is a slot spec or just repeats the
+      // weight's name (H5 readers store "Adam/dense/kernel/m:0" there).
+      bool attr_is_path = !w.attr.empty() && w.attr.rfind(".OPTIMIZER_SLOT/", 0) != 0 && w.attr != w.name &&
+                          w.attr.find(':') == std::string::npos;
+      if (attr_is_path) plain = split(w.attr, '/');
       else if (comps.size() == 2) plain = {comps[1]};  // "Adam/iter" -> iter
       else plain = {base};                             // unattributable: one escaped local name
       std::string plain_key = join(plain, 0, plain.size());
