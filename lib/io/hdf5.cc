@@ -448,6 +448,52 @@ Tensor read_dataset(hid_t dataset, const DatasetInfo& info, const std::string& w
   return t;
 }
 
+Handle create_dataset_allocated(hid_t loc, const std::string& name, DType dtype, const Shape& shape,
+                                const std::string& file) {
+  Handle type = file_type_for(dtype, file);
+  Handle space;
+  if (shape.empty()) {
+    space = Handle(H5Screate(H5S_SCALAR));
+  } else {
+    std::vector<hsize_t> dims(shape.begin(), shape.end());
+    space = Handle(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
+  }
+  Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+  H5Pset_layout(dcpl.get(), H5D_CONTIGUOUS);
+  H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
+  H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
+  Handle ds(H5Dcreate2(loc, name.c_str(), type.get(), space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT));
+  if (!ds.valid()) throw IoError(file, "cannot create dataset " + name + " (disk full or file size limit?)");
+  return ds;
+}
+
+std::optional<uint64_t> contiguous_offset(hid_t dataset) {
+  Handle dcpl(H5Dget_create_plist(dataset));
+  if (!dcpl.valid() || H5Pget_layout(dcpl.get()) != H5D_CONTIGUOUS || H5Pget_nfilters(dcpl.get()) != 0)
+    return std::nullopt;
+  haddr_t off = H5Dget_offset(dataset);
+  if (off == HADDR_UNDEF) return std::nullopt;
+  return static_cast<uint64_t>(off);
+}
+
+bool is_plain_little_endian(hid_t dataset) {
+  Handle type(H5Dget_type(dataset));
+  H5T_class_t cls = H5Tget_class(type.get());
+  if (cls == H5T_INTEGER || cls == H5T_FLOAT) {
+    if (H5Tget_size(type.get()) > 1 && H5Tget_order(type.get()) != H5T_ORDER_LE) return false;
+    if (cls == H5T_FLOAT) {
+      // Only IEEE layouts: compare with the standard little-endian types.
+      size_t size = H5Tget_size(type.get());
+      if (size == 4) return H5Tequal(type.get(), H5T_IEEE_F32LE) > 0;
+      if (size == 8) return H5Tequal(type.get(), H5T_IEEE_F64LE) > 0;
+      Handle half = file_type_for(DType::kFloat16, "");
+      return H5Tequal(type.get(), half.get()) > 0;
+    }
+    return true;
+  }
+  return false;
+}
+
 void write_dataset(hid_t loc, const std::string& name, const Tensor& tensor, const std::string& file) {
   if (tensor.dtype == DType::kString)
     throw UnsupportedError(file, name, "string tensors cannot be written as Keras H5 weights");

@@ -37,6 +37,12 @@ class Handle {
   hid_t get() const { return id_; }
   bool valid() const { return id_ >= 0; }
   void reset();
+  // Gives up ownership without closing.
+  hid_t release() {
+    hid_t id = id_;
+    id_ = H5I_INVALID_HID;
+    return id;
+  }
 
  private:
   hid_t id_ = H5I_INVALID_HID;
@@ -116,6 +122,15 @@ struct DatasetInfo {
 DatasetInfo dataset_info(hid_t dataset, const std::string& where);
 // Reads a dataset into a Tensor of dtype/shape `info`; checks size limits and read errors.
 Tensor read_dataset(hid_t dataset, const DatasetInfo& info, const std::string& where);
+// Creates a contiguous dataset whose storage is allocated now and never filled, so its raw bytes
+// can be written later at dataset_offset() with plain file I/O. `shape` empty = scalar.
+Handle create_dataset_allocated(hid_t loc, const std::string& name, DType dtype, const Shape& shape,
+                                const std::string& file);
+// File offset of a contiguous, allocated, unfiltered dataset's data; nullopt otherwise.
+std::optional<uint64_t> contiguous_offset(hid_t dataset);
+// True when the dataset's stored bytes equal what kmodel writes for its dtype (little-endian,
+// unfiltered, contiguous), so they may be copied verbatim.
+bool is_plain_little_endian(hid_t dataset);
 // Creates a contiguous dataset and writes the tensor's bytes.
 void write_dataset(hid_t loc, const std::string& name, const Tensor& tensor, const std::string& file);
 

@@ -22,6 +22,7 @@ namespace {
 struct OpenFile {
   std::string path;
   hio::Handle file;
+  bool plain_layout = false;  // no user block: dataset offsets are file offsets
 };
 
 class DatasetSource : public TensorSource {
@@ -40,6 +41,18 @@ class DatasetSource : public TensorSource {
     }
   }
   std::string describe() const override { return file_->path + ":" + dataset_path_; }
+  std::optional<RawExtent> raw_extent() const override {
+    if (!file_->plain_layout) return std::nullopt;
+    hio::Handle ds(H5Dopen2(file_->file.get(), dataset_path_.c_str(), H5P_DEFAULT));
+    if (!ds.valid() || !hio::is_plain_little_endian(ds.get())) return std::nullopt;
+    auto offset = hio::contiguous_offset(ds.get());
+    if (!offset) return std::nullopt;
+    RawExtent extent;
+    extent.path = file_->path;
+    extent.offset = *offset;
+    extent.size = H5Dget_storage_size(ds.get());
+    return extent;
+  }
 
  private:
   std::shared_ptr<OpenFile> file_;
@@ -126,6 +139,11 @@ Model read(const std::string& path, const ReadOptions&) {
   file->path = path;
   file->file = hio::open_file_readonly(path);
   hid_t root = file->file.get();
+  {
+    hio::Handle fcpl(H5Fget_create_plist(root));
+    hsize_t userblock = 1;
+    file->plain_layout = fcpl.valid() && H5Pget_userblock(fcpl.get(), &userblock) >= 0 && userblock == 0;
+  }
 
   return with_file(path, [&]() {
     Model model;

@@ -2,6 +2,7 @@
 // model (root attributes + model_weights + optional optimizer_weights) or a save_weights file.
 // Tensors are streamed one at a time from their TensorRefs; output goes to a temp file first.
 #include "core/json_util.h"
+#include "formats/h5/h5_data_copy.h"
 #include "formats/h5/h5_format.h"
 #include "formats/h5/h5_layout.h"
 #include "io/atomic_output.h"
@@ -19,9 +20,10 @@ std::string weight_name_for(const Layer& layer, const Weight& w) {
   return layer.name + "/" + (w.attr.empty() ? "weight" : w.attr) + ":0";
 }
 
-// Writes each weight's dataset at the path its name gives ('/' makes sub-groups, as h5py does).
+// Creates each weight's dataset at the path its name gives ('/' makes sub-groups, as h5py does);
+// the bytes are written after HDF5 closes the file (phase two, h5_data_copy.h).
 void write_weight_datasets(hid_t group, const std::vector<std::string>& names, const std::vector<const Weight*>& weights,
-                           const std::string& file) {
+                           const std::string& file, std::vector<PendingData>& pending) {
   for (size_t i = 0; i < weights.size(); ++i) {
     const std::string& name = names[i];
     auto slash = name.rfind('/');
@@ -34,19 +36,30 @@ void write_weight_datasets(hid_t group, const std::vector<std::string>& names, c
     std::string leaf = slash == std::string::npos ? name : name.substr(slash + 1);
     if (H5Lexists(loc, leaf.c_str(), H5P_DEFAULT) > 0)
       throw UnsupportedError(file, name, "two weights share this name; cannot store both in HDF5");
-    Tensor t = weights[i]->tensor.load();
-    hio::write_dataset(loc, leaf, t, file);
+    const TensorRef& ref = weights[i]->tensor;
+    if (ref.dtype() == DType::kString || ref.dtype() == DType::kInvalid)
+      throw UnsupportedError(file, name, dtype_name(ref.dtype()) + " tensors cannot be written as Keras H5 weights");
+    hio::Handle ds = hio::create_dataset_allocated(loc, leaf, ref.dtype(), ref.shape(), file);
+    PendingData p;
+    p.tensor = &ref;
+    p.size = ref.byte_size();
+    if (p.size > 0) {
+      auto offset = hio::contiguous_offset(ds.get());
+      if (!offset) throw IoError(file, "HDF5 did not allocate storage for " + name);
+      p.offset = *offset;
+      pending.push_back(p);
+    }
   }
 }
 
 void write_weight_group(hid_t group, const std::vector<const Weight*>& weights, const std::vector<std::string>& names,
-                        const std::string& file) {
+                        const std::string& file, std::vector<PendingData>& pending) {
   if (names.empty()) hio::write_empty_list_attr(group, kWeightNamesAttr, file);
   else hio::write_chunked_string_list(group, kWeightNamesAttr, names, file);
-  write_weight_datasets(group, names, weights, file);
+  write_weight_datasets(group, names, weights, file, pending);
 }
 
-void write_weights_group(const Model& model, hid_t wg, const std::string& file) {
+void write_weights_group(const Model& model, hid_t wg, const std::string& file, std::vector<PendingData>& pending) {
   std::vector<std::string> layer_names;
   for (const auto& layer : model.layers) layer_names.push_back(layer.name);
   hio::write_chunked_string_list(wg, kLayerNamesAttr, layer_names, file);
@@ -69,7 +82,7 @@ void write_weights_group(const Model& model, hid_t wg, const std::string& file) 
       weights.push_back(&w);
       names.push_back(weight_name_for(layer, w));
     }
-    write_weight_group(g.get(), weights, names, file);
+    write_weight_group(g.get(), weights, names, file, pending);
   }
   if (!model.top_level_weights.empty() || !model.extra(kExtraHasTopLevelGroup).empty()) {
     hio::Handle g = hio::create_group(wg, kTopLevelWeightsGroup, file);
@@ -79,7 +92,7 @@ void write_weights_group(const Model& model, hid_t wg, const std::string& file) 
       weights.push_back(&w);
       names.push_back(w.name.empty() ? w.attr + ":0" : w.name);
     }
-    write_weight_group(g.get(), weights, names, file);
+    write_weight_group(g.get(), weights, names, file, pending);
   }
 }
 
@@ -98,6 +111,7 @@ void write(const Model& model, const std::string& path, const WriteOptions& opti
   std::string config = full ? keras2_model_config(model) : "";
 
   io::AtomicOutput out(path, io::AtomicOutput::Kind::kFile, options.force);
+  std::vector<PendingData> pending;
   {
     hio::Handle f = hio::create_file(out.temp_path());
     hid_t root = f.get();
@@ -109,7 +123,7 @@ void write(const Model& model, const std::string& path, const WriteOptions& opti
       if (options.include_optimizer && !model.training_config.empty())
         hio::write_string_attr(root, kTrainingConfigAttr, model.training_config, false, path);
       hio::Handle wg = hio::create_group(root, kModelWeightsGroup, path);
-      write_weights_group(model, wg.get(), path);
+      write_weights_group(model, wg.get(), path, pending);
       if (options.include_optimizer && !model.optimizer.weights.empty()) {
         hio::Handle og = hio::create_group(root, kOptimizerWeightsGroup, path);
         std::vector<const Weight*> weights;
@@ -118,16 +132,16 @@ void write(const Model& model, const std::string& path, const WriteOptions& opti
           weights.push_back(&w);
           names.push_back(w.name.empty() ? w.attr + ":0" : w.name);
         }
-        write_weight_group(og.get(), weights, names, path);
+        write_weight_group(og.get(), weights, names, path, pending);
       }
     } else {
-      write_weights_group(model, root, path);
+      write_weights_group(model, root, path, pending);
     }
     if (H5Fflush(root, H5F_SCOPE_GLOBAL) < 0) throw IoError(path, "cannot flush HDF5 file (disk full?)");
-    // Closing can fail when the disk fills up at the end.
-    hid_t id = f.get();
-    (void)id;
+    hid_t id = f.release();
+    if (H5Fclose(id) < 0) throw IoError(path, "cannot close HDF5 file (disk full?)");
   }
+  write_pending_data(out.temp_path(), path, pending);
   out.commit();
 }
 

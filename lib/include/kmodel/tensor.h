@@ -45,10 +45,21 @@ struct Tensor {
   template <class T> T* as_mut() { return reinterpret_cast<T*>(data.data()); }
 };
 
+// A tensor's bytes stored raw (little-endian, row-major, unfiltered) at one place in a plain file,
+// so a writer may copy them file-to-file (copy_file_range) without passing through memory.
+struct RawExtent {
+  std::string path;
+  uint64_t offset = 0;
+  uint64_t size = 0;
+};
+
 // Where the bytes of a TensorRef come from. Implemented by each format (HDF5 dataset, bundle entry, ...).
 class TensorSource {
  public:
   virtual ~TensorSource() = default;
+  // The raw location of the bytes when they can be copied verbatim and need no verification;
+  // nullopt otherwise (the default). Writers fall back to read().
+  virtual std::optional<RawExtent> raw_extent() const { return std::nullopt; }
   // Reads and verifies (checksums, sizes) the tensor. Throws kmodel::Error on failure.
   virtual Tensor read() const = 0;
   // Human-readable origin for error messages, e.g. "model.h5:/model_weights/dense/dense/kernel:0".
@@ -73,6 +84,7 @@ class TensorRef {
   // Reads the data now (a fresh copy each call); throws if the source is missing or corrupt.
   Tensor load() const;
   std::string describe() const { return source_ ? source_->describe() : "<no data>"; }
+  std::optional<RawExtent> raw_extent() const { return source_ ? source_->raw_extent() : std::nullopt; }
 
  private:
   DType dtype_ = DType::kInvalid;
