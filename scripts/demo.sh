@@ -9,9 +9,9 @@ OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
 run() { echo; echo "\$ kmodel $*"; "$K" "$@"; }
 
-run inspect testdata/h5/fml_keras_3layer_batch_norm.h5
-run convert testdata/h5/fml_keras_3layer_batch_norm.h5 "$OUT/model.h5"
-run convert testdata/h5/fml_keras_3layer_batch_norm.h5 "$OUT/arch.json"
-run convert testdata/h5/fml_keras_3layer_batch_norm.h5 "$OUT/weights.h5" --weights-only
+run inspect testdata/h5/fml_keras_3layer_batch_norm_h5__keras_3layer_batch_norm.h5
+run convert testdata/h5/fml_keras_3layer_batch_norm_h5__keras_3layer_batch_norm.h5 "$OUT/model.h5"
+run convert testdata/h5/fml_keras_3layer_batch_norm_h5__keras_3layer_batch_norm.h5 "$OUT/arch.json"
+run convert testdata/h5/fml_keras_3layer_batch_norm_h5__keras_3layer_batch_norm.h5 "$OUT/weights.h5" --weights-only
 run convert "$OUT/arch.json" "$OUT/rebuilt.h5" --weights "$OUT/weights.h5"
 run load "$OUT/rebuilt.h5"
