@@ -1,13 +1,135 @@
-// `kmodel predict`: placeholder until its issue lands; says clearly that it is not available yet.
+// `kmodel predict MODEL -i x.npy [-i name=a.npy ...] [-o y.npy|.npz|.json] [--batch-size N]`:
+// compiles the model with kmodel's own engine and runs it; no format or math logic here.
+#include <algorithm>
+#include <iostream>
+#include <map>
+
+#include <spdlog/spdlog.h>
+
 #include "commands/commands.h"
 #include "kmodel/error.h"
+#include "kmodel/formats.h"
+#include "kmodel/predict.h"
 
 namespace kmodel::app {
+namespace {
 
-void register_predict(CLI::App& app, GlobalOptions&) {
-  auto* cmd = app.add_subcommand("predict", "Run a model on inputs (not available yet)");
-  cmd->allow_extras();
-  cmd->callback([]() { throw UnsupportedError("", "", "'predict' is not implemented yet"); });
+FloatArray slice_rows(const FloatArray& a, int64_t from, int64_t to) {
+  FloatArray s;
+  s.shape = a.shape;
+  s.shape[0] = to - from;
+  const int64_t per = a.shape[0] ? static_cast<int64_t>(a.values.size()) / a.shape[0] : 0;
+  s.values.assign(a.values.begin() + from * per, a.values.begin() + to * per);
+  return s;
+}
+
+}  // namespace
+
+void register_predict(CLI::App& app, GlobalOptions& global) {
+  struct Args {
+    std::string model, output, weights;
+    std::vector<std::string> inputs;
+    int64_t batch_size = 0;
+    bool force = false;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("predict", "Run a model on inputs with kmodel's native engine");
+  cmd->add_option("model", args->model, "Model artifact (H5, JSON + --weights, SavedModel, .keras)")->required();
+  cmd->add_option("-i,--input", args->inputs,
+                  "Input file (.npy, .npz, .json, .csv); several as name=path, one per model input")
+      ->required();
+  cmd->add_option("-o,--output", args->output, "Output file (.npy, .npz, .json); default: a table on stdout");
+  cmd->add_option("--weights", args->weights, "Weights for an architecture-only model");
+  cmd->add_option("--batch-size", args->batch_size, "Run the inputs in batches of this many rows");
+  cmd->add_flag("-f,--force", args->force, "Replace an existing output");
+  cmd->callback([args, &global]() {
+    if (args->batch_size < 0) throw UsageError("--batch-size must be positive");
+    ReadOptions ro;
+    ro.weights_path = args->weights;
+    Model model = read(args->model, ro);
+    Predictor predictor(model);
+    const auto& decl = predictor.inputs();
+
+    // Collect named arrays from the -i options.
+    std::map<std::string, FloatArray> named;
+    std::vector<FloatArray> positional;
+    bool user_named = false;  // a name=path was given: names must match model inputs
+    for (const std::string& spec : args->inputs) {
+      std::string name, path = spec;
+      auto eq = spec.find('=');
+      if (eq != std::string::npos && eq > 0) {
+        name = spec.substr(0, eq);
+        path = spec.substr(eq + 1);
+        user_named = true;
+      }
+      for (auto& [entry, array] : read_arrays(path)) {
+        std::string key = !name.empty() ? name : entry;
+        if (key.empty()) positional.push_back(std::move(array));
+        else if (!named.emplace(key, std::move(array)).second) throw UsageError("input \"" + key + "\" given twice");
+      }
+    }
+    std::vector<FloatArray> inputs;
+    for (size_t i = 0; i < decl.size(); ++i) {
+      auto it = named.find(decl[i].name);
+      if (it != named.end()) {
+        inputs.push_back(std::move(it->second));
+        named.erase(it);
+      } else if (!user_named && decl.size() == 1 && named.size() == 1 && positional.empty()) {  // one npz entry
+        inputs.push_back(std::move(named.begin()->second));
+        named.clear();
+      } else if (!positional.empty()) {
+        inputs.push_back(std::move(positional.front()));
+        positional.erase(positional.begin());
+      } else {
+        std::string names;
+        for (const auto& d : decl) names += (names.empty() ? "" : ", ") + d.name;
+        throw UsageError("no array for model input \"" + decl[i].name + "\" (model inputs: " + names +
+                         "); pass -i " + decl[i].name + "=FILE");
+      }
+    }
+    if (!named.empty() || !positional.empty()) {
+      std::string extra = named.empty() ? "unnamed array" : "\"" + named.begin()->first + "\"";
+      throw UsageError("input " + extra + " matches no model input");
+    }
+    for (size_t i = 0; i < inputs.size(); ++i)
+      if (inputs[i].shape.empty()) throw UsageError("input \"" + decl[i].name + "\" is a scalar; predict needs a batch");
+    const int64_t rows = inputs[0].shape[0];
+    for (size_t i = 1; i < inputs.size(); ++i)
+      if (inputs[i].shape[0] != rows)
+        throw UsageError("inputs have different batch sizes: " + std::to_string(rows) + " and " +
+                         std::to_string(inputs[i].shape[0]));
+    const int64_t bs = args->batch_size > 0 ? args->batch_size : std::max<int64_t>(rows, 1);
+    std::vector<FloatArray> results;
+    for (int64_t r0 = 0; r0 < rows || (rows == 0 && r0 == 0); r0 += bs) {
+      const int64_t r1 = std::min(rows, r0 + bs);
+      std::vector<FloatArray> batch;
+      for (const auto& in : inputs) batch.push_back(bs >= rows ? in : slice_rows(in, r0, r1));
+      std::vector<FloatArray> out = predictor.run(batch);
+      if (results.empty()) {
+        results = std::move(out);
+      } else {
+        for (size_t k = 0; k < out.size(); ++k) {
+          results[k].shape[0] += out[k].shape[0];
+          results[k].values.insert(results[k].values.end(), out[k].values.begin(), out[k].values.end());
+        }
+      }
+      if (rows == 0) break;
+    }
+    std::vector<NamedArray> named_out;
+    for (size_t k = 0; k < results.size(); ++k)
+      named_out.emplace_back(k < predictor.outputs().size() ? predictor.outputs()[k].name : "output_" + std::to_string(k),
+                             std::move(results[k]));
+    if (args->output.empty()) {
+      std::cout << format_arrays(named_out);
+      return;
+    }
+    write_arrays(named_out, args->output, args->force);
+    if (global.json)
+      std::cout << "{\"output\":\"" << args->output << "\",\"arrays\":" << named_out.size() << "}\n";
+    else if (global.verbosity >= 0)
+      std::cout << "wrote " << args->output << " (" << named_out.size() << " output"
+                << (named_out.size() == 1 ? "" : "s") << ", " << rows << " rows)\n";
+  });
 }
 
 }  // namespace kmodel::app

@@ -1,0 +1,18 @@
+// Activation functions applied in place; softmax and log_softmax work over the last axis.
+#pragma once
+
+#include "engine/array.h"
+#include "engine/config.h"
+
+namespace kmodel::engine {
+
+void apply_activation(const Activation& act, float* x, int64_t n, int64_t last_dim);
+inline void apply_activation(const Activation& act, Array& a) {
+  if (act.is_linear()) return;
+  apply_activation(act, a.values.data(), static_cast<int64_t>(a.values.size()),
+                   a.shape.empty() ? 1 : a.shape.back());
+}
+// Softmax over `axis` of a (outer, axis, inner) view.
+void softmax_axis(Array& a, int axis, bool log = false);
+
+}  // namespace kmodel::engine

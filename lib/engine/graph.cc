@@ -1,0 +1,265 @@
+// Graph building and execution (see graph.h).
+#include "engine/graph.h"
+
+#include <map>
+
+#include "core/json_util.h"
+#include "kmodel/error.h"
+
+namespace kmodel::engine {
+
+struct Graph::Node {
+  LayerSpec spec;
+  bool is_input = false;
+  int input_index = -1;                 // for InputLayer nodes
+  std::unique_ptr<Layer> layer;         // null for InputLayer
+  std::unique_ptr<Graph> submodel;      // nested model
+  std::vector<std::vector<TensorLink>> kwarg_links;  // per inbound node: tensors passed as kwargs
+};
+
+namespace {
+
+// Nested model layer: runs its own Graph.
+class ModelLayer : public Layer {
+ public:
+  explicit ModelLayer(const Graph* g) : g_(g) {}
+  std::vector<Array> apply(const std::vector<Array>& in, const Mask&) const override { return g_->run(in); }
+
+ private:
+  const Graph* g_;
+};
+
+std::vector<int64_t> shape_from_json(const std::string& text, const std::string& file) {
+  std::vector<int64_t> out;
+  if (text.empty()) return out;
+  auto doc = json::parse(text, file);
+  if (!doc.IsArray()) return out;
+  for (const auto& e : doc.GetArray()) out.push_back(e.IsNumber() ? static_cast<int64_t>(e.GetDouble()) : -1);
+  return out;
+}
+
+// Tensor links held in a kwargs JSON under `key`: Keras 2 [name, node, index] triples (or lists of
+// them) and Keras 3 __keras_tensor__ objects.
+void collect_links(const json::Value& v, std::vector<TensorLink>& out) {
+  if (v.IsArray() && v.Size() >= 3 && v[0].IsString() && v[1].IsNumber() && v[2].IsNumber()) {
+    out.push_back({v[0].GetString(), v[1].GetInt(), v[2].GetInt()});
+  } else if (v.IsArray()) {
+    for (const auto& e : v.GetArray()) collect_links(e, out);
+  } else if (v.IsObject()) {
+    auto cls = json::get_string(v, "class_name");
+    if (cls && *cls == "__keras_tensor__") {
+      const json::Value* cfg = json::member(v, "config");
+      const json::Value* h = cfg ? json::member(*cfg, "keras_history") : nullptr;
+      if (h) collect_links(*h, out);
+    }
+  }
+}
+
+std::vector<TensorLink> kwarg_links(const std::string& kwargs_json, const std::vector<std::string>& keys,
+                                    const std::string& file) {
+  std::vector<TensorLink> out;
+  if (keys.empty() || kwargs_json.empty() || kwargs_json == "{}") return out;
+  auto doc = json::parse(kwargs_json, file);
+  if (!doc.IsObject()) return out;
+  for (const auto& k : keys)
+    if (const json::Value* v = json::member(doc, k.c_str())) collect_links(*v, out);
+  return out;
+}
+
+// Splits a nested model's weights among its layers by the first component of each weight name
+// ("dense_1/kernel:0" -> dense_1; Keras 1 "dense_1_W" -> longest layer-name prefix).
+WeightProvider nested_provider(const std::vector<const Weight*>& all, const ArchitectureSpec& arch,
+                               const WeightProvider& parent) {
+  std::vector<std::string> names;
+  std::function<void(const ArchitectureSpec&)> walk = [&](const ArchitectureSpec& a) {
+    for (const auto& l : a.layers) {
+      names.push_back(l.name);
+      if (l.is_model()) walk(parse_nested_architecture(l, a.dialect, ""));
+    }
+  };
+  walk(arch);
+  auto owner = [names](const std::string& wname) -> std::string {
+    std::string first = wname.substr(0, wname.find('/'));
+    for (const auto& n : names)
+      if (n == first) return n;
+    std::string best;
+    for (const auto& n : names)
+      if (wname.size() > n.size() && wname.compare(0, n.size(), n) == 0 && wname[n.size()] == '_' && n.size() > best.size())
+        best = n;
+    return best;
+  };
+  auto table = std::make_shared<std::map<std::string, std::vector<const Weight*>>>();
+  bool any = false;
+  for (const Weight* w : all) {
+    std::string o = owner(w->name);
+    if (!o.empty()) any = true;
+    (*table)[o].push_back(w);
+  }
+  // Weight names that say nothing (empty or unmatched): fall back to the parent's per-layer lists.
+  if (!any) return parent;
+  return [table](const std::string& layer) {
+    auto it = table->find(layer);
+    return it == table->end() ? std::vector<const Weight*>{} : it->second;
+  };
+}
+
+}  // namespace
+
+Graph::~Graph() = default;
+
+Graph::Graph(const ArchitectureSpec& arch, const WeightProvider& weights, const std::string& file) : file_(file) {
+  sequential_ = arch.class_name == "Sequential";
+  for (size_t i = 0; i < arch.layers.size(); ++i) {
+    const LayerSpec& spec = arch.layers[i];
+    auto node = std::make_unique<Node>();
+    node->spec = spec;
+    if (spec.class_name == "InputLayer") {
+      node->is_input = true;
+    } else if (spec.is_model()) {
+      ArchitectureSpec sub = parse_nested_architecture(spec, arch.dialect, file);
+      node->submodel = std::make_unique<Graph>(sub, nested_provider(weights(spec.name), sub, weights), file);
+      node->layer = std::make_unique<ModelLayer>(node->submodel.get());
+    } else {
+      LayerParams p;
+      p.name = spec.name;
+      p.class_name = spec.class_name;
+      p.dialect = arch.dialect;
+      p.file = file;
+      if (spec.class_name != "Lambda" && spec.class_name != "TFOpLambda")
+        p.config = Config(spec.config_json, file, spec.name);
+      for (const Weight* w : weights(spec.name)) {
+        p.weights.push_back(to_float_array(w->tensor.load(), w->tensor.describe()));
+        p.weight_names.push_back(w->name);
+      }
+      node->layer = create_layer(p);
+      for (const auto& call : spec.inbound_nodes)
+        node->kwarg_links.push_back(kwarg_links(call.kwargs_json, node->layer->tensor_kwargs(), file));
+    }
+    nodes_.push_back(std::move(node));
+  }
+  for (size_t i = 0; i < nodes_.size(); ++i) index_[nodes_[i]->spec.name] = i;
+  const auto& index = index_;
+
+  auto input_shape_of = [&](const LayerSpec& s) {
+    Config c(s.config_json, file, s.name);
+    auto shape = c.shape_list({"batch_input_shape", "batch_shape"});
+    if (!shape) {
+      if (auto is = c.shape_list({"input_shape"})) {
+        shape = std::vector<int64_t>{-1};
+        shape->insert(shape->end(), is->begin(), is->end());
+      }
+    }
+    return shape.value_or(std::vector<int64_t>{});
+  };
+
+  if (sequential_) {
+    if (nodes_.empty()) throw BadInputError(file, "config.layers", "Sequential model has no layers");
+    const LayerSpec& first = nodes_[0]->spec;
+    PredictIO in;
+    if (nodes_[0]->is_input) {
+      in.name = first.name;
+      in.shape = input_shape_of(first);
+    } else {
+      in.name = first.name + "_input";
+      in.shape = shape_from_json(arch.batch_input_shape_json, file);
+      if (in.shape.empty() && nodes_[0]->submodel && !nodes_[0]->submodel->inputs().empty())
+        in.shape = nodes_[0]->submodel->inputs()[0].shape;
+    }
+    inputs_.push_back(in);
+    const LayerSpec& last = nodes_.back()->spec;
+    PredictIO out;
+    out.name = last.name;
+    outputs_.push_back(out);
+    return;
+  }
+  for (const TensorLink& l : arch.inputs) {
+    auto it = index.find(l.layer);
+    if (it == index.end()) throw BadInputError(file, "config.input_layers", "unknown input layer \"" + l.layer + "\"");
+    Node& n = *nodes_[it->second];
+    if (!n.is_input) throw UnsupportedError(file, "config.input_layers", "input \"" + l.layer + "\" is not an InputLayer");
+    n.input_index = static_cast<int>(inputs_.size());
+    inputs_.push_back({l.layer, input_shape_of(n.spec)});
+    input_links_.push_back(l);
+  }
+  std::map<std::string, int> seen;
+  for (const TensorLink& l : arch.outputs) {
+    if (!index.count(l.layer)) throw BadInputError(file, "config.output_layers", "unknown output layer \"" + l.layer + "\"");
+    output_links_.push_back(l);
+    int k = seen[l.layer]++;
+    outputs_.push_back({k == 0 ? l.layer : l.layer + ":" + std::to_string(k), {}});
+  }
+  // Rename earlier duplicates consistently ("lstm", "lstm:1", ...) and validate every inbound link.
+  for (const auto& n : nodes_)
+    for (const auto& call : n->spec.inbound_nodes)
+      for (const auto& l : call.inputs)
+        if (!index.count(l.layer))
+          throw BadInputError(file, "layer " + n->spec.name, "inbound link to unknown layer \"" + l.layer + "\"");
+}
+
+std::vector<Graph::Value> Graph::eval_node(size_t li, int node, std::vector<std::vector<std::vector<Value>>*>& memo,
+                                           const std::vector<Array>& inputs) const {
+  const Node& n = *nodes_[li];
+  if (n.is_input) {
+    if (n.input_index < 0)
+      throw UnsupportedError(file_, "layer " + n.spec.name, "InputLayer is not one of the model's inputs");
+    return {Value{inputs[n.input_index], nullptr}};
+  }
+  auto& cache = *memo[li];
+  if (node < 0 || node >= static_cast<int>(n.spec.inbound_nodes.size()))
+    throw BadInputError(file_, "layer " + n.spec.name, "reference to node " + std::to_string(node) + ", the layer has " +
+                                                           std::to_string(n.spec.inbound_nodes.size()));
+  if (cache.size() <= static_cast<size_t>(node)) cache.resize(node + 1);
+  if (!cache[node].empty()) return cache[node];
+  std::vector<Array> args;
+  Mask mask;
+  std::vector<TensorLink> links = n.spec.inbound_nodes[node].inputs;
+  if (static_cast<size_t>(node) < n.kwarg_links.size())
+    links.insert(links.end(), n.kwarg_links[node].begin(), n.kwarg_links[node].end());
+  const auto& index = index_;
+  for (size_t i = 0; i < links.size(); ++i) {
+    const TensorLink& l = links[i];
+    std::vector<Value> vals = eval_node(index.at(l.layer), l.node_index, memo, inputs);
+    if (l.tensor_index < 0 || l.tensor_index >= static_cast<int>(vals.size()))
+      throw BadInputError(file_, "layer " + n.spec.name, "reference to output " + std::to_string(l.tensor_index) + " of \"" +
+                                                             l.layer + "\", which has " + std::to_string(vals.size()));
+    if (i == 0) mask = vals[l.tensor_index].mask;
+    args.push_back(vals[l.tensor_index].array);
+  }
+  std::vector<Array> outs = n.layer->apply(args, mask);
+  Mask om = n.layer->output_mask(args, mask, outs);
+  std::vector<Value> result;
+  for (auto& o : outs) result.push_back(Value{std::move(o), om});
+  cache[node] = result;
+  return result;
+}
+
+std::vector<Array> Graph::run(const std::vector<Array>& inputs) const {
+  if (inputs.size() != inputs_.size())
+    throw UsageError("model takes " + std::to_string(inputs_.size()) + " input(s), got " + std::to_string(inputs.size()));
+  if (sequential_) {
+    Value v{inputs[0], nullptr};
+    std::vector<Array> outs;
+    for (const auto& n : nodes_) {
+      if (n->is_input) continue;
+      outs = n->layer->apply({v.array}, v.mask);
+      Mask m = n->layer->output_mask({v.array}, v.mask, outs);
+      v = Value{outs.at(0), m};
+    }
+    if (outs.empty()) outs.push_back(v.array);
+    return outs;
+  }
+  std::vector<std::vector<std::vector<Value>>> store(nodes_.size());
+  std::vector<std::vector<std::vector<Value>>*> memo(nodes_.size());
+  for (size_t i = 0; i < store.size(); ++i) memo[i] = &store[i];
+  const auto& index = index_;
+  std::vector<Array> outs;
+  for (const TensorLink& l : output_links_) {
+    std::vector<Value> vals = eval_node(index.at(l.layer), l.node_index, memo, inputs);
+    if (l.tensor_index < 0 || l.tensor_index >= static_cast<int>(vals.size()))
+      throw BadInputError(file_, "config.output_layers", "output index out of range for \"" + l.layer + "\"");
+    outs.push_back(vals[l.tensor_index].array);
+  }
+  return outs;
+}
+
+}  // namespace kmodel::engine

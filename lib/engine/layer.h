@@ -1,0 +1,79 @@
+// The contract between the graph executor and the layer implementations in layers/: a Layer is
+// built once from already-parsed parameters and weights, then apply() does only the math.
+// Creators are registered by Keras class name in one table (registry.cc).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/array.h"
+#include "engine/config.h"
+#include "kmodel/error.h"
+
+namespace kmodel::engine {
+
+class Layer {
+ public:
+  virtual ~Layer() = default;
+  // Computes the outputs for one call. `mask` is the (batch, time) mask of the first input or null.
+  virtual std::vector<Array> apply(const std::vector<Array>& inputs, const Mask& mask) const = 0;
+  // The mask of the outputs. Default: a sequence layer that keeps (batch, time) passes it on.
+  virtual Mask output_mask(const std::vector<Array>& inputs, const Mask& mask,
+                           const std::vector<Array>& outputs) const;
+  // Layers that need call-time tensors passed as kwargs (MultiHeadAttention's value/key) list the
+  // kwarg names they read, in the order they want them appended to the positional inputs.
+  virtual std::vector<std::string> tensor_kwargs() const { return {}; }
+};
+
+// Everything a creator gets: the layer's identity, its config and its weights already as float32.
+struct LayerParams {
+  std::string name;
+  std::string class_name;
+  Config config;
+  std::vector<Array> weights;        // Keras legacy order
+  std::vector<std::string> weight_names;
+  KerasDialect dialect = KerasDialect::kUnknown;
+  std::string file;
+
+  // Throws BadInputError unless there are exactly `n` weights (or between lo and hi).
+  void expect_weights(size_t lo, size_t hi) const;
+  // Throws BadInputError unless weights[i] has `shape`.
+  void expect_shape(size_t i, const Shape& shape) const;
+  [[noreturn]] void unsupported(const std::string& what) const;
+  [[noreturn]] void bad(const std::string& what) const;
+};
+
+using Creator = std::function<std::unique_ptr<Layer>(const LayerParams&)>;
+
+class Registry {
+ public:
+  static const Registry& instance();
+  void add(const std::string& class_name, Creator creator);
+  // nullptr when the class is unknown.
+  const Creator* find(const std::string& class_name) const;
+  std::vector<std::string> names() const;
+
+ private:
+  std::map<std::string, Creator> table_;
+};
+
+// Builds a layer from a (class_name, config JSON) pair with given weights: used by the graph and by
+// wrappers (TimeDistributed, Bidirectional). Throws UnsupportedError for Lambda and unknown classes.
+std::unique_ptr<Layer> create_layer(const LayerParams& params);
+
+// One registration function per layer family file (layers/*.cc).
+void register_core_layers(Registry& r);
+void register_activation_layers(Registry& r);
+void register_conv_layers(Registry& r);
+void register_pooling_layers(Registry& r);
+void register_reshaping_layers(Registry& r);
+void register_normalization_layers(Registry& r);
+void register_recurrent_layers(Registry& r);
+void register_merge_layers(Registry& r);
+void register_wrapper_layers(Registry& r);
+void register_attention_layers(Registry& r);
+
+}  // namespace kmodel::engine
