@@ -2,9 +2,13 @@
 // artifact and attached to an architecture by layer name.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "core/weight_matching.h"
+#include "kmodel/assemble.h"
 #include "kmodel/architecture.h"
 #include "kmodel/model.h"
 
@@ -24,5 +28,7 @@ struct AttachReport {
 // Copies weights from `source` into the layers of `target` with the same name (Keras load_weights
 // by_name semantics); also takes the source's optimizer state and versions when the target lacks them.
 AttachReport attach_weights_by_name(Model& target, const Model& source);
+
+// The full assembler (AssembleOptions, AssembleReport, assemble_model) is public: kmodel/assemble.h.
 
 }  // namespace kmodel
