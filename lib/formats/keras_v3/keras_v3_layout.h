@@ -21,6 +21,9 @@ inline constexpr const char* kAssetExtraPrefix = "keras_v3.asset:";
 // Model::extras key holding the config.json of a subclassed model (Model::model_config stays empty
 // because no architecture can be derived from it; the .keras writer writes it back).
 inline constexpr const char* kSubclassedConfigExtra = "keras_v3.subclassed_config";
+// Model::extras key prefix naming the weights-file group of a layer that no architecture places
+// ("keras_v3.group:<layer name>" -> "layers/dense_3"), so .keras -> .keras keeps the layout.
+inline constexpr const char* kGroupExtraPrefix = "keras_v3.group:";
 // Model::extras key holding metadata.json's date_saved.
 inline constexpr const char* kDateSavedExtra = "keras_v3.date_saved";
 

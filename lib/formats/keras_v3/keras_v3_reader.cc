@@ -356,6 +356,7 @@ void read_weights(Model& model, const std::string& path, const std::shared_ptr<W
       layer.weights.push_back(r.make_weight(dsets[j], name + "/" + attr + ":0", attr, trainable));
     }
     if (arch) warnings.push_back("variables at " + vg + " belong to no layer of the config; kept as layer '" + name + "'");
+    model.set_extra(std::string(kGroupExtraPrefix) + name, owner);
     model.layers.push_back(std::move(layer));
   }
   // The model's own variables.
@@ -365,7 +366,7 @@ void read_weights(Model& model, const std::string& path, const std::shared_ptr<W
   }
   // Optimizer state.
   auto odsets = var_datasets(f, "optimizer/vars", wf->display);
-  if (!odsets.empty()) {
+  {
     std::string opt_class, opt_name;
     if (!model.training_config.empty()) {
       auto tc = json::parse(model.training_config, path);
@@ -379,11 +380,11 @@ void read_weights(Model& model, const std::string& path, const std::shared_ptr<W
         }
       }
     }
+    model.optimizer.class_name = opt_class;
     std::vector<const Weight*> trainable;
     for (const auto* w : model.all_weights())
       if (w->trainable) trainable.push_back(w);
     auto names = optimizer_var_names(opt_class, opt_name, odsets.size(), trainable);
-    model.optimizer.class_name = opt_class;
     for (size_t i = 0; i < odsets.size(); ++i) {
       std::string leaf = names[i].substr(names[i].find('/') + 1);
       model.optimizer.weights.push_back(r.make_weight(odsets[i], names[i], leaf, false));

@@ -1,0 +1,201 @@
+// Keras 2 <-> Keras 3 config translation: envelopes, InputLayer shapes, functional nodes, dtype
+// policies, nested objects, renamed/removed arguments, compile configs, and reported warnings.
+#include "core/keras3_dialect.h"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "core/json_util.h"
+#include "io/zip.h"
+#include "kmodel/architecture.h"
+#include "kmodel/error.h"
+#include "kmodel/formats.h"
+
+using namespace kmodel;
+
+namespace {
+bool mentions(const std::vector<std::string>& warnings, const std::string& what) {
+  for (const auto& w : warnings)
+    if (w.find(what) != std::string::npos) return true;
+  return false;
+}
+}  // namespace
+
+TEST_CASE("keras3 dialect: Keras 2 Functional -> Keras 3 and back", "[keras_v3][keras3_dialect]") {
+  const std::string k2 = R"({"class_name": "Model", "config": {"name": "model",
+   "layers": [
+     {"class_name": "InputLayer", "name": "input_1", "inbound_nodes": [],
+      "config": {"batch_input_shape": [null, 4], "dtype": "float32", "sparse": false, "ragged": false, "name": "input_1"}},
+     {"class_name": "Dense", "name": "dense", "inbound_nodes": [[["input_1", 0, 0, {}]]],
+      "config": {"name": "dense", "trainable": true, "dtype": "float32", "units": 3, "activation": "relu",
+                 "use_bias": true, "kernel_initializer": {"class_name": "Orthogonal", "config": {"gain": 1.0, "seed": null}},
+                 "bias_initializer": {"class_name": "Zeros", "config": {}},
+                 "kernel_regularizer": {"class_name": "L2", "config": {"l2": 0.01}},
+                 "bias_regularizer": null, "activity_regularizer": null,
+                 "kernel_constraint": {"class_name": "MaxNorm", "config": {"max_value": 2, "axis": 0}},
+                 "bias_constraint": null}},
+     {"class_name": "Concatenate", "name": "concat", "inbound_nodes": [[["dense", 0, 0, {}], ["input_1", 0, 0, {}]]],
+      "config": {"name": "concat", "trainable": true, "dtype": "float32", "axis": -1}}],
+   "input_layers": [["input_1", 0, 0]], "output_layers": [["concat", 0, 0]]},
+   "keras_version": "2.4.0", "backend": "tensorflow"})";
+  std::vector<std::string> warnings;
+  std::string k3 = to_keras3_model_config(k2, &warnings);
+  auto d = json::parse(k3, "k3");
+  CHECK(std::string(d["class_name"].GetString()) == "Functional");
+  CHECK(d.HasMember("module"));
+  CHECK(d.HasMember("registered_name"));
+  CHECK_FALSE(d.HasMember("keras_version"));
+  const auto& layers = d["config"]["layers"];
+  REQUIRE(layers.Size() == 3);
+  const auto& in = layers[0];
+  CHECK(std::string(in["module"].GetString()) == "keras.layers");
+  CHECK(in["config"].HasMember("batch_shape"));
+  CHECK_FALSE(in["config"].HasMember("batch_input_shape"));
+  CHECK(in["config"]["dtype"].IsString());
+  const auto& dense = layers[1];
+  CHECK(std::string(dense["config"]["dtype"]["class_name"].GetString()) == "DTypePolicy");
+  CHECK(std::string(dense["config"]["kernel_initializer"]["class_name"].GetString()) == "OrthogonalInitializer");
+  CHECK(std::string(dense["config"]["kernel_initializer"]["module"].GetString()) == "keras.initializers");
+  CHECK(std::string(dense["config"]["kernel_regularizer"]["module"].GetString()) == "keras.regularizers");
+  CHECK(std::string(dense["config"]["kernel_constraint"]["module"].GetString()) == "keras.constraints");
+  CHECK(dense["build_config"]["input_shape"][1].GetInt() == 4);
+  const auto& node = dense["inbound_nodes"][0];
+  REQUIRE(node.HasMember("args"));
+  CHECK(std::string(node["args"][0]["class_name"].GetString()) == "__keras_tensor__");
+  CHECK(std::string(node["args"][0]["config"]["keras_history"][0].GetString()) == "input_1");
+  CHECK(node["args"][0]["config"]["shape"][1].GetInt() == 4);
+  // Several inputs: one list in args[0].
+  const auto& cnode = layers[2]["inbound_nodes"][0];
+  REQUIRE(cnode["args"][0].IsArray());
+  CHECK(cnode["args"][0].Size() == 2);
+  CHECK(std::string(cnode["args"][0][1]["config"]["keras_history"][0].GetString()) == "input_1");
+  CHECK(mentions(warnings, "ragged") == false);  // false ragged is the default: nothing lost
+
+  // The Keras 3 text parses as the same graph.
+  ArchitectureSpec a2 = parse_architecture(k2, "k2");
+  ArchitectureSpec a3 = parse_architecture(k3, "k3");
+  REQUIRE(a3.layers.size() == a2.layers.size());
+  for (size_t i = 0; i < a2.layers.size(); ++i) {
+    CHECK(a3.layers[i].name == a2.layers[i].name);
+    REQUIRE(a3.layers[i].inbound_nodes.size() == a2.layers[i].inbound_nodes.size());
+    for (size_t n = 0; n < a2.layers[i].inbound_nodes.size(); ++n)
+      CHECK(a3.layers[i].inbound_nodes[n].inputs.size() == a2.layers[i].inbound_nodes[n].inputs.size());
+  }
+
+  // And back: Keras 2 form with the same content.
+  std::vector<std::string> back_warnings;
+  std::string back = to_keras2_model_config(k3, &back_warnings);
+  auto b = json::parse(back, "back");
+  CHECK_FALSE(b.HasMember("module"));
+  CHECK(std::string(b["class_name"].GetString()) == "Functional");
+  const auto& bl = b["config"]["layers"];
+  CHECK(bl[0]["config"]["batch_input_shape"][1].GetInt() == 4);
+  CHECK_FALSE(bl[0]["config"].HasMember("batch_shape"));
+  CHECK(std::string(bl[1]["config"]["dtype"].GetString()) == "float32");
+  CHECK(std::string(bl[1]["config"]["kernel_initializer"]["class_name"].GetString()) == "Orthogonal");
+  CHECK_FALSE(bl[1]["config"]["kernel_initializer"].HasMember("module"));
+  CHECK_FALSE(bl[1].HasMember("build_config"));
+  CHECK(json::to_string(bl[2]["inbound_nodes"]) == R"([[["dense",0,0,{}],["input_1",0,0,{}]]])");
+  CHECK(json::to_string(b["config"]["input_layers"]) == R"([["input_1",0,0]])");
+  // Same config values as the original for the Dense layer.
+  auto orig = json::parse(k2, "k2");
+  CHECK(json::to_string(bl[1]["config"]) == json::to_string(orig["config"]["layers"][1]["config"]));
+}
+
+TEST_CASE("keras3 dialect: Sequential with the input shape on its first layer gets an InputLayer", "[keras_v3][keras3_dialect]") {
+  const std::string k2 = R"({"class_name": "Sequential", "config": {"name": "sequential", "layers": [
+    {"class_name": "Embedding", "config": {"name": "embedding", "trainable": true, "batch_input_shape": [null, 10],
+      "dtype": "float32", "input_dim": 100, "output_dim": 8, "embeddings_initializer": {"class_name": "RandomUniform",
+      "config": {"minval": -0.05, "maxval": 0.05, "seed": null}}, "embeddings_regularizer": null,
+      "activity_regularizer": null, "embeddings_constraint": null, "mask_zero": false, "input_length": 10}},
+    {"class_name": "LSTM", "config": {"name": "lstm", "trainable": true, "dtype": "float32", "return_sequences": false,
+      "return_state": false, "go_backwards": false, "stateful": false, "unroll": false, "time_major": true,
+      "units": 4, "activation": "tanh", "recurrent_activation": "sigmoid", "use_bias": true,
+      "unit_forget_bias": true, "dropout": 0.0, "recurrent_dropout": 0.0, "implementation": 2}},
+    {"class_name": "BatchNormalization", "config": {"name": "bn", "trainable": true, "dtype": "float32",
+      "axis": [1], "momentum": 0.99, "epsilon": 0.001, "center": true, "scale": true, "fused": true}}]}})";
+  std::vector<std::string> warnings;
+  auto d = json::parse(to_keras3_model_config(k2, &warnings), "k3");
+  const auto& layers = d["config"]["layers"];
+  REQUIRE(layers.Size() == 4);
+  CHECK(std::string(layers[0]["class_name"].GetString()) == "InputLayer");
+  CHECK(json::to_string(layers[0]["config"]["batch_shape"]) == "[null,10]");
+  CHECK_FALSE(layers[1]["config"].HasMember("batch_input_shape"));
+  CHECK_FALSE(layers[1]["config"].HasMember("input_length"));
+  CHECK_FALSE(layers[2]["config"].HasMember("time_major"));
+  CHECK_FALSE(layers[2]["config"].HasMember("implementation"));
+  CHECK(layers[3]["config"]["axis"].IsInt());
+  CHECK_FALSE(layers[3]["config"].HasMember("fused"));
+  CHECK(json::to_string(d["build_config"]["input_shape"]) == "[null,10]");
+  CHECK(json::to_string(layers[2]["build_config"]["input_shape"]) == "[null,10,8]");
+  // Every argument with a value that Keras 3 cannot express is reported by name.
+  CHECK(mentions(warnings, "'input_length'=10"));
+  CHECK(mentions(warnings, "'time_major'=true"));
+  CHECK(mentions(warnings, "'fused'=true"));
+}
+
+TEST_CASE("keras3 dialect: real Keras 3 configs translate to Keras 2", "[keras_v3][keras3_dialect]") {
+  io::ZipReader z(KMODEL_TESTDATA "/keras_v3/stock_rnn_model.keras");
+  std::string k3 = z.read("config.json");
+  std::vector<std::string> warnings;
+  std::string k2 = to_keras2_model_config(k3, &warnings);
+  CHECK(k2.find("\"module\"") == std::string::npos);
+  CHECK(k2.find("registered_name") == std::string::npos);
+  CHECK(k2.find("shared_object_id") == std::string::npos);
+  CHECK(k2.find("DTypePolicy") == std::string::npos);
+  CHECK(k2.find("OrthogonalInitializer") == std::string::npos);
+  auto d = json::parse(k2, "k2");
+  CHECK(std::string(d["class_name"].GetString()) == "Sequential");
+  const auto& layers = d["config"]["layers"];
+  CHECK(json::to_string(layers[0]["config"]["batch_input_shape"]) == "[null,10,6]");
+  CHECK(std::string(layers[1]["config"]["dtype"].GetString()) == "float32");
+  CHECK(std::string(layers[1]["config"]["recurrent_initializer"]["class_name"].GetString()) == "Orthogonal");
+  CHECK_FALSE(layers[1]["config"].HasMember("seed"));  // seed null: nothing lost, nothing reported
+  CHECK_FALSE(mentions(warnings, "seed"));
+  ArchitectureSpec a = parse_architecture(k2, "k2");
+  CHECK(detect_dialect(k2, "") == KerasDialect::kKeras2);
+  REQUIRE(a.layers.size() == 5);
+  CHECK(a.layers[1].class_name == "LSTM");
+
+  // compile_config -> training_config and back.
+  auto cfg = json::parse(k3, "k3");
+  std::string cc = json::to_string(cfg["compile_config"]);
+  CHECK(is_keras3_compile_config(cc));
+  std::string tc = to_keras2_training_config(cc, &warnings);
+  auto t = json::parse(tc, "tc");
+  CHECK(std::string(t["optimizer_config"]["class_name"].GetString()) == "Adam");
+  CHECK_FALSE(t["optimizer_config"].HasMember("module"));
+  CHECK(std::string(t["loss"].GetString()) == "mse");
+  CHECK_FALSE(is_keras3_compile_config(tc));
+  std::string cc2 = to_keras3_compile_config(tc, &warnings);
+  auto c2 = json::parse(cc2, "cc2");
+  CHECK(std::string(c2["optimizer"]["module"].GetString()) == "keras.optimizers");
+  CHECK(c2["optimizer"]["config"]["learning_rate"].GetDouble() == Approx(0.001));
+  CHECK(json::to_string(c2["metrics"]) == R"(["mse","r2_score"])");
+}
+
+TEST_CASE("keras3 dialect: subclassed models and custom classes are reported", "[keras_v3][keras3_dialect]") {
+  io::ZipReader z(KMODEL_TESTDATA "/keras_v3/nested_container.keras");
+  std::vector<std::string> warnings;
+  CHECK_THROWS_AS(to_keras2_model_config(z.read("config.json"), &warnings), UnsupportedError);
+  io::ZipReader q(KMODEL_TESTDATA "/keras_v3/qkeras_v3_3layer.keras");
+  std::string k2 = to_keras2_model_config(q.read("config.json"), &warnings);
+  CHECK(mentions(warnings, "qkeras>QDense"));
+  CHECK(k2.find("\"class_name\":\"QDense\"") != std::string::npos);
+  // Keras 2 training_config with legacy optimizer arguments.
+  std::string tc = R"({"optimizer_config": {"class_name": "Custom>Adam", "config": {"name": "Adam", "lr": 0.01,
+    "decay": 0.1, "beta_1": 0.9}}, "loss": "mse", "metrics": [[{"class_name": "MeanMetricWrapper",
+    "config": {"name": "accuracy", "dtype": "float32", "fn": "categorical_accuracy"}}]],
+    "weighted_metrics": null, "loss_weights": null, "sample_weight_mode": "temporal"})";
+  warnings.clear();
+  auto c = json::parse(to_keras3_compile_config(tc, &warnings), "cc");
+  CHECK(std::string(c["optimizer"]["class_name"].GetString()) == "Adam");
+  CHECK(std::string(c["optimizer"]["config"]["name"].GetString()) == "adam");
+  CHECK(c["optimizer"]["config"]["learning_rate"].GetDouble() == Approx(0.01));
+  CHECK_FALSE(c["optimizer"]["config"].HasMember("decay"));
+  CHECK(mentions(warnings, "'decay'=0.1"));
+  CHECK(mentions(warnings, "sample_weight_mode"));
+  CHECK(json::to_string(c["metrics"]) == R"([["categorical_accuracy"]])");
+}

@@ -1,0 +1,263 @@
+// Writing .keras archives: round trips of the real Keras 3 archives, H5 (Keras 1/2) -> .keras with
+// bit-identical weights and a Keras 3 config, the structure of the output compared with real
+// archives (entries, JSON keys, HDF5 layout, checked independently with Python's zipfile + h5py),
+// atomic output and overwrite refusal.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <string>
+
+#include <unistd.h>
+
+#include "core/json_util.h"
+#include "formats/keras_v3/keras_v3_layout.h"
+#include "io/zip.h"
+#include "kmodel/architecture.h"
+#include "kmodel/error.h"
+#include "kmodel/formats.h"
+
+namespace fs = std::filesystem;
+using namespace kmodel;
+
+namespace {
+std::string out_dir() {
+  static std::string d = [] {
+    fs::path p = fs::temp_directory_path() / ("kmodel_k3_writer_" + std::to_string(::getpid()));
+    fs::remove_all(p);
+    fs::create_directories(p);
+    return p.string();
+  }();
+  return d;
+}
+
+// Every weight of `a` equals (bytes, dtype, shape) the weight at the same layer name and position in `b`.
+void require_same_weights(const Model& a, const Model& b) {
+  size_t n = 0;
+  for (const auto& la : a.layers) {
+    if (la.weights.empty()) continue;
+    const Layer* lb = nullptr;
+    for (const auto& l : b.layers)
+      if (l.name == la.name) lb = &l;
+    INFO("layer " << la.name);
+    REQUIRE(lb != nullptr);
+    REQUIRE(lb->weights.size() == la.weights.size());
+    for (size_t i = 0; i < la.weights.size(); ++i) {
+      Tensor ta = la.weights[i].tensor.load();
+      Tensor tb = lb->weights[i].tensor.load();
+      INFO("weight " << la.weights[i].name);
+      CHECK(ta.dtype == tb.dtype);
+      CHECK(ta.shape == tb.shape);
+      CHECK(ta.data == tb.data);
+      ++n;
+    }
+  }
+  CHECK(n > 0);
+}
+
+std::string entry(const std::string& archive, const std::string& name) {
+  io::ZipReader z(archive);
+  return z.read(name);
+}
+
+// Independent structure check of a .keras written by kmodel with Python's zipfile + h5py.
+const char* kStructureCheck = R"PY(
+import io, json, sys, zipfile, h5py
+z = zipfile.ZipFile(sys.argv[1])
+names = [i.filename for i in z.infolist()]
+assert names[:3] == ['metadata.json', 'config.json', 'model.weights.h5'], names
+assert all(i.compress_type == zipfile.ZIP_STORED for i in z.infolist())
+meta = json.loads(z.read('metadata.json'))
+assert list(meta) == ['keras_version', 'date_saved'] and meta['keras_version'].startswith('3.'), meta
+cfg = json.loads(z.read('config.json'))
+assert set(cfg) <= {'module', 'class_name', 'config', 'registered_name', 'build_config', 'compile_config'}, set(cfg)
+assert {'module', 'class_name', 'config', 'registered_name'} <= set(cfg)
+text = z.read('config.json').decode()
+assert 'batch_input_shape' not in text
+def layers(c):
+    for l in c['config'].get('layers', []):
+        yield l
+        if l['class_name'] in ('Sequential', 'Functional'):
+            yield from layers(l)
+for l in layers(cfg):
+    assert {'module', 'class_name', 'config', 'registered_name'} <= set(l), l.keys()
+    if l['class_name'] == 'InputLayer':
+        assert 'batch_shape' in l['config']
+    if cfg['class_name'] == 'Functional' and 'inbound_nodes' in l:
+        for n in l['inbound_nodes']:
+            assert set(n) == {'args', 'kwargs'}, n
+    d = l['config'].get('dtype')
+    if l['class_name'] != 'InputLayer' and d is not None:
+        assert isinstance(d, dict) and d['class_name'] == 'DTypePolicy', d
+f = h5py.File(io.BytesIO(z.read('model.weights.h5')), 'r')
+assert 'vars' in f and 'layers' in f
+def check(name, obj):
+    parts = name.split('/')
+    if isinstance(obj, h5py.Dataset):
+        assert parts[-2] == 'vars' and parts[-1].isdigit(), name
+        assert parts[0] in ('layers', 'vars', 'optimizer'), name
+f.visititems(check)
+for g in f['layers']:
+    assert 'vars' in f['layers'][g], g
+print(len(names))
+)PY";
+
+bool structure_ok(const std::string& archive) {
+  std::string script = out_dir() + "/check.py";
+  if (!fs::exists(script)) {
+    FILE* f = std::fopen(script.c_str(), "w");
+    std::fputs(kStructureCheck, f);
+    std::fclose(f);
+  }
+  std::string cmd = "/usr/bin/python3 " + script + " " + archive + " >/dev/null";
+  return std::system(cmd.c_str()) == 0;
+}
+}  // namespace
+
+TEST_CASE("keras3 writer: corpus .keras round trip keeps config, layout and weights", "[keras_v3]") {
+  for (const char* name : {"stock_rnn_model", "qkeras_v3_3layer", "nested_container"}) {
+    std::string src = std::string(KMODEL_TESTDATA "/keras_v3/") + name + ".keras";
+    std::string dst = out_dir() + "/" + name + ".rt.keras";
+    INFO(name);
+    Model a = read(src);
+    write(a, dst, Format::kKerasV3);
+    Model b = read(dst);
+    require_same_weights(a, b);
+    CHECK(b.optimizer.weights.size() == a.optimizer.weights.size());
+    for (size_t i = 0; i < a.optimizer.weights.size(); ++i)
+      CHECK(a.optimizer.weights[i].tensor.load().data == b.optimizer.weights[i].tensor.load().data);
+    // config.json is carried byte for byte; the Keras version is kept.
+    CHECK(entry(src, "config.json") == entry(dst, "config.json"));
+    CHECK(b.keras_version == a.keras_version);
+    CHECK(structure_ok(dst));
+    // Same HDF5 layout as the original (datasets, shapes, dtypes), checked with h5py.
+    std::string cmd =
+        "/usr/bin/python3 -c \"import io,sys,zipfile,h5py\n"
+        "def lay(p):\n"
+        "  f=h5py.File(io.BytesIO(zipfile.ZipFile(p).read('model.weights.h5')),'r'); out=[]\n"
+        "  f.visititems(lambda n,o: out.append((n, getattr(o,'shape',None), str(getattr(o,'dtype','')))))\n"
+        "  return sorted(out)\n"
+        "assert lay(sys.argv[1])==lay(sys.argv[2])\" " + src + " " + dst;
+    CHECK(std::system(cmd.c_str()) == 0);
+  }
+}
+
+TEST_CASE("keras3 writer: H5 models convert to .keras with identical weights and a Keras 3 config", "[keras_v3]") {
+  struct Case {
+    const char* file;
+    const char* first_weighted_group;  // where the first weights land in model.weights.h5
+  };
+  const Case cases[] = {
+      {"fml_keras_3layer_h5__keras_3layer.h5", "layers/dense/vars"},
+      {"fml_keras_3layer_batch_norm_h5__keras_3layer_batch_norm.h5", "layers/dense/vars"},
+      {"fml_keras_conv2d_model_h5__keras_conv2d_model.h5", "layers/conv2d/vars"},
+      {"dl4j_simple_lstm_tf_keras_2_io__simple_lstm_tf_keras_2_model.h5", "layers/lstm/cell/vars"},
+      {"hls4ml_KERAS_gru_json_weights__KERAS_gru_model_weights.h5", "layers/gru/cell/vars"},
+      {"dl4j_tfkeras_issue_9349_functional_adam__issue_9349.hdf5", "layers/embedding/vars"},
+      {"signature_siamese_lstm_h5__siamese_model.h5", "layers/input_layer/vars"},
+      {"fml_hgq_jet_classifier_h5__hgq_jet_classifier.h5", "layers/input_layer/vars"},
+  };
+  for (const auto& c : cases) {
+    std::string src = std::string(KMODEL_TESTDATA "/h5/") + c.file;
+    std::string dst = out_dir() + "/" + c.file + ".keras";
+    INFO(c.file);
+    Model a = read(src);
+    REQUIRE(a.has_architecture());
+    write(a, dst, Format::kKerasV3);
+    REQUIRE(detect(dst) == Format::kKerasV3);
+    Model b = read(dst);
+    require_same_weights(a, b);
+    CHECK(b.dialect == KerasDialect::kKeras3);
+    // Same layers, same classes, in the same order.
+    ArchitectureSpec aa = parse_architecture(a.model_config, src);
+    ArchitectureSpec ab = parse_architecture(b.model_config, dst);
+    CHECK(ab.class_name == (aa.class_name == "Model" ? "Functional" : aa.class_name));
+    std::vector<std::string> la, lb;
+    for (const auto& l : aa.layers) la.push_back(l.name);
+    for (const auto& l : ab.layers)
+      if (!(ab.class_name == "Sequential" && l.class_name == "InputLayer")) lb.push_back(l.name);
+    if (aa.class_name == "Sequential" && !aa.layers.empty() && aa.layers[0].class_name == "InputLayer") la.erase(la.begin());
+    CHECK(la == lb);
+    // Functional graphs keep their edges.
+    for (size_t i = 0; i < aa.layers.size() && aa.class_name != "Sequential"; ++i) {
+      REQUIRE(i < ab.layers.size());
+      REQUIRE(aa.layers[i].inbound_nodes.size() == ab.layers[i].inbound_nodes.size());
+      for (size_t n = 0; n < aa.layers[i].inbound_nodes.size(); ++n) {
+        const auto& x = aa.layers[i].inbound_nodes[n].inputs;
+        const auto& y = ab.layers[i].inbound_nodes[n].inputs;
+        REQUIRE(x.size() == y.size());
+        for (size_t t = 0; t < x.size(); ++t) {
+          CHECK(x[t].layer == y[t].layer);
+          CHECK(x[t].node_index == y[t].node_index);
+          CHECK(x[t].tensor_index == y[t].tensor_index);
+        }
+      }
+    }
+    CHECK(structure_ok(dst));
+    std::string cmd = std::string("/usr/bin/python3 -c \"import io,sys,zipfile,h5py; "
+                                  "f=h5py.File(io.BytesIO(zipfile.ZipFile(sys.argv[1]).read('model.weights.h5')),'r'); "
+                                  "assert sys.argv[2] in f, list(f['layers'])\" ") + dst + " " + c.first_weighted_group;
+    CHECK(std::system(cmd.c_str()) == 0);
+  }
+}
+
+TEST_CASE("keras3 writer: training_config becomes compile_config", "[keras_v3]") {
+  std::string src = KMODEL_TESTDATA "/h5/dl4j_tfkeras_issue_9349_functional_adam__issue_9349.hdf5";
+  std::string dst = out_dir() + "/compile.keras";
+  Model a = read(src);
+  REQUIRE_FALSE(a.training_config.empty());
+  write(a, dst, Format::kKerasV3);
+  auto cfg = json::parse(entry(dst, "config.json"), dst);
+  REQUIRE(cfg.HasMember("compile_config"));
+  const auto& cc = cfg["compile_config"];
+  REQUIRE(cc["optimizer"].IsObject());
+  CHECK(std::string(cc["optimizer"]["module"].GetString()) == "keras.optimizers");
+  CHECK(std::string(cc["optimizer"]["class_name"].GetString()) == "Adam");
+  CHECK(cc["optimizer"]["config"].HasMember("learning_rate"));
+  CHECK(cc.HasMember("loss"));
+  // Optimizer variables of an H5 model are not written (Keras 3 orders them differently).
+  Model b = read(dst);
+  CHECK(b.optimizer.weights.empty());
+  CHECK(b.optimizer.class_name == "Adam");
+}
+
+TEST_CASE("keras3 writer: output is atomic and never overwritten without force", "[keras_v3]") {
+  std::string dir = out_dir() + "/atomic";
+  fs::create_directories(dir);
+  std::string dst = dir + "/m.keras";
+  Model a = read(KMODEL_TESTDATA "/keras_v3/qkeras_v3_3layer.keras");
+  write(a, dst, Format::kKerasV3);
+  auto size = fs::file_size(dst);
+  CHECK_THROWS_AS(write(a, dst, Format::kKerasV3), IoError);
+  CHECK(fs::file_size(dst) == size);
+  WriteOptions force;
+  force.force = true;
+  write(a, dst, Format::kKerasV3, force);
+  // A model without architecture cannot become a .keras: refused, nothing left behind.
+  Model w = read(KMODEL_TESTDATA "/h5/fml_keras_3layer_h5__keras_3layer.h5");
+  w.model_config.clear();
+  CHECK_THROWS_AS(write(w, dir + "/none.keras", Format::kKerasV3), UnsupportedError);
+  size_t files = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    (void)e;
+    ++files;
+  }
+  CHECK(files == 1);  // only m.keras: no temp files, no partial output
+}
+
+TEST_CASE("keras3 writer: weights-only output is a standalone Keras 3 weights file", "[keras_v3]") {
+  std::string dst = out_dir() + "/rnn.weights.h5";
+  Model a = read(KMODEL_TESTDATA "/keras_v3/stock_rnn_model.keras");
+  WriteOptions o;
+  o.weights_only = true;
+  write(a, dst, Format::kKerasV3, o);
+  REQUIRE(detect(dst) == Format::kKerasV3);
+  std::string cmd = "/usr/bin/python3 -c \"import h5py,sys; f=h5py.File(sys.argv[1],'r'); "
+                    "assert f['layers/lstm/cell/vars/0'].shape==(6,400); assert f['optimizer/vars/0'].dtype=='int64'\" " + dst;
+  CHECK(std::system(cmd.c_str()) == 0);
+  Model b = read(dst);
+  size_t n = 0;
+  for (const auto& l : b.layers) n += l.weights.size();
+  CHECK(n == 8);
+}
