@@ -108,6 +108,10 @@ Value new_form_object(const Value& obj, const char* module, Alloc& a, const std:
   out.AddMember("module", builtin ? str(module, a) : Value(rapidjson::kNullType), a);
   out.AddMember("class_name", str(cls, a), a);
   Value cfg(obj["config"], a);
+  if (std::string(module ? module : "") == "keras.losses" && cfg.IsObject()) {
+    // Keras 2's "auto" reduction means sum over batch size; Keras 3 rejects "auto".
+    if (auto r = json::get_string(cfg, "reduction"); r && *r == "auto") cfg["reduction"] = "sum_over_batch_size";
+  }
   if (std::string(module ? module : "") == "keras.initializers" && cls == "VarianceScaling" && cfg.IsObject()) {
     // Keras 2.0 called the truncated normal "normal".
     if (auto d = json::get_string(cfg, "distribution"); d && *d == "normal") cfg["distribution"] = "truncated_normal";

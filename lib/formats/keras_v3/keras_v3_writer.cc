@@ -78,6 +78,38 @@ class Planner {
     // Owner object of each weight: from kmodel's knowledge of the class when the count matches,
     // else from the weight's own attr ("cell/kernel"), else the layer itself.
     std::vector<std::string> attrs;
+    if (expected && expected->known && expected->weights.size() < weights.size()) {
+      // The source has variables Keras 3 does not create (e.g. tf.keras Normalization's `count`):
+      // keep the expected ones, matched by variable name, and name the rest as not written.
+      auto leaf = [](const std::string& s) {
+        std::string x = s;
+        if (x.size() > 2 && x.compare(x.size() - 2, 2, ":0") == 0) x.resize(x.size() - 2);
+        auto sl = x.rfind('/');
+        return sl == std::string::npos ? x : x.substr(sl + 1);
+      };
+      std::vector<const Weight*> chosen;
+      std::set<const Weight*> used;
+      for (const auto& ew : expected->weights) {
+        const Weight* hit = nullptr;
+        for (const Weight* w : weights)
+          if (!used.count(w) && leaf(w->attr.empty() ? w->name : w->attr) == leaf(ew.name)) {
+            hit = w;
+            break;
+          }
+        if (!hit) break;
+        used.insert(hit);
+        chosen.push_back(hit);
+      }
+      if (chosen.size() == expected->weights.size()) {
+        for (const Weight* w : weights)
+          if (!used.count(w))
+            warnings_.push_back("layer '" + spec.name + "': weight '" + w->name + "' has no Keras 3 variable in " +
+                                spec.class_name + "; not written");
+        place_layer(spec, group, chosen, expected, key_prefix, shapes, dialect);
+        plan_.vars_groups.pop_back();  // the recursive call registered the layer's vars group again
+        return;
+      }
+    }
     if (expected && expected->known && expected->weights.size() == weights.size()) {
       for (const auto& ew : expected->weights) attrs.push_back(ew.attr.empty() ? ew.name : ew.attr);
     } else {

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Keras 3 .keras end to end: every corpus .keras inspects and loads; .keras -> .keras keeps config
+# bytes and weights; H5 (Keras 1/2) -> .keras has bit-identical weights where an independent Python
+# implementation of Keras 3's layout rules (snake_case(class) + counter, RNN cells) expects them;
+# hostile archives exit 4 and write nothing; no overwrite without --force.
+set -uo pipefail
+KMODEL="$(cd "$(dirname "$KMODEL")" && pwd)/$(basename "$KMODEL")"
+T="$(mktemp -d)"
+trap 'rm -rf "$T"' EXIT
+fail=0
+K3="$TESTDATA/keras_v3"
+H5="$TESTDATA/h5"
+CHECK="$SRC/tests/cli/keras3_check.py"
+
+for f in "$K3"/*.keras; do
+  "$KMODEL" inspect "$f" >"$T/inspect.txt" 2>"$T/err" || { echo "FAIL: inspect $f: $(cat "$T/err")"; fail=1; }
+  "$KMODEL" load "$f" >/dev/null 2>"$T/err" || { echo "FAIL: load $f: $(cat "$T/err")"; fail=1; }
+done
+"$KMODEL" inspect "$K3/stock_rnn_model.keras" | grep -q "lstm_1 (LSTM)" || { echo "FAIL: inspect lists no lstm_1"; fail=1; }
+"$KMODEL" inspect "$K3/qkeras_v3_3layer.keras" | grep -q "fc1 (QDense)" || { echo "FAIL: inspect lists no fc1"; fail=1; }
+"$KMODEL" inspect "$K3/nested_container.keras" 2>/dev/null | grep -q "d_0 (Dense)" || { echo "FAIL: inspect lists no d_0"; fail=1; }
+
+# .keras -> .keras
+for f in "$K3"/*.keras; do
+  b="$(basename "$f" .keras)"
+  "$KMODEL" convert "$f" "$T/$b.keras" >/dev/null 2>"$T/err" || { echo "FAIL: convert $f: $(cat "$T/err")"; fail=1; continue; }
+  /usr/bin/python3 "$CHECK" same-keras "$f" "$T/$b.keras" || { echo "FAIL: $b round trip differs"; fail=1; }
+done
+
+# H5 -> .keras: weights where Keras 3 would look for them, bit for bit.
+for f in fml_keras_3layer_h5__keras_3layer.h5 fml_keras_3layer_batch_norm_h5__keras_3layer_batch_norm.h5 \
+         fml_keras_conv1d_small_h5__keras_conv1d_small.h5 fml_keras_jetTagger_conv2d_small_h5__keras_jetTagger_Conv2D_small.h5 \
+         dl4j_simple_lstm_tf_keras_2_io__simple_lstm_tf_keras_2_model.h5 hls4ml_KERAS_gru_json_weights__KERAS_gru_model_weights.h5 \
+         hls4ml_KERAS_lstm_json_weights__KERAS_lstm_model_weights.h5 dl4j_tfkeras_issue_9349_functional_adam__issue_9349.hdf5 \
+         dl4j_tfkeras_cnn2d_40__cnn2d_40.h5 signature_siamese_lstm_h5__siamese_model.h5 fml_hgq_jet_classifier_h5__hgq_jet_classifier.h5; do
+  "$KMODEL" convert "$H5/$f" "$T/$f.keras" >/dev/null 2>"$T/err" || { echo "FAIL: convert $f: $(cat "$T/err")"; fail=1; continue; }
+  /usr/bin/python3 "$CHECK" h5-vs-keras "$H5/$f" "$T/$f.keras" || { echo "FAIL: $f weights/layout"; fail=1; }
+  "$KMODEL" load "$T/$f.keras" >/dev/null 2>"$T/err" || { echo "FAIL: load $f.keras: $(cat "$T/err")"; fail=1; }
+done
+
+# No overwrite without --force (exit 5), with --force fine.
+"$KMODEL" convert "$K3/qkeras_v3_3layer.keras" "$T/qkeras_v3_3layer.keras" >/dev/null 2>&1
+rc=$?; [ "$rc" = 5 ] || { echo "FAIL: overwrite without --force gave rc=$rc"; fail=1; }
+"$KMODEL" convert --force "$K3/qkeras_v3_3layer.keras" "$T/qkeras_v3_3layer.keras" >/dev/null 2>&1 || { echo "FAIL: --force"; fail=1; }
+
+# Hostile archives: exit 4 with the entry named, nothing written outside.
+/usr/bin/python3 "$K3/make_unsafe_zips.py" "$T/evil" >/dev/null
+mkdir -p "$T/work/out"
+for z in evil.keras; do
+  (cd "$T/work/out" && "$KMODEL" convert "$T/evil/$z" "$T/work/out/x.keras" >/dev/null 2>"$T/err"); rc=$?
+  [ "$rc" = 4 ] && grep -q "escape.txt" "$T/err" || { echo "FAIL: $z rc=$rc: $(cat "$T/err")"; fail=1; }
+done
+# Crafted zips that name config.json are claimed as .keras and refused with the reason.
+for spec in "dotdot:'..' component" "duplicate:duplicate entry" "encrypted:encrypted entry"; do
+  z="${spec%%:*}"; why="${spec#*:}"
+  cp "$T/evil/$z.zip" "$T/evil/$z.keras"
+  "$KMODEL" inspect "$T/evil/$z.keras" >/dev/null 2>"$T/err"; rc=$?
+  [ "$rc" = 4 ] && grep -q -- "$why" "$T/err" || { echo "FAIL: $z.keras rc=$rc: $(cat "$T/err")"; fail=1; }
+done
+[ -z "$(ls -A "$T/work/out")" ] || { echo "FAIL: files left in output dir: $(ls -A "$T/work/out")"; fail=1; }
+[ ! -e "$T/work/escape.txt" ] && [ ! -e "$T/escape.txt" ] || { echo "FAIL: escape.txt written"; fail=1; }
+exit $fail
