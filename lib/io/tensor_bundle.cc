@@ -117,6 +117,63 @@ std::string read_small(const std::string& path, uint64_t offset, uint64_t n) {
   return out;
 }
 
+// Snappy's densest element is a 3-byte copy of 64 bytes; 22x bounds any valid expansion.
+constexpr uint64_t kSnappyMaxExpansion = 22;
+
+// Minimal raw-Snappy decoder, used only to look into a compressed index block before LevelDB does.
+std::string snappy_uncompress(const std::string& in, const std::string& path, const std::string& where) {
+  const auto* p = reinterpret_cast<const uint8_t*>(in.data());
+  const uint8_t* end = p + in.size();
+  uint64_t n = 0;
+  if (!get_varint64(p, end, n) || n > kSnappyMaxExpansion * in.size() + 64)
+    throw BadInputError(path, where, "bad snappy length");
+  std::string out;
+  out.reserve(static_cast<size_t>(n));
+  auto bad = [&]() { return BadInputError(path, where, "corrupt snappy data"); };
+  while (p < end) {
+    uint8_t tag = *p++;
+    uint64_t len = 0, offset = 0;
+    switch (tag & 3) {
+      case 0: {
+        len = tag >> 2;
+        if (len >= 60) {
+          size_t nb = len - 59;
+          if (uint64_t(end - p) < nb) throw bad();
+          len = 0;
+          for (size_t i = 0; i < nb; ++i) len |= uint64_t(p[i]) << (8 * i);
+          p += nb;
+        }
+        ++len;
+        if (uint64_t(end - p) < len || out.size() + len > n) throw bad();
+        out.append(reinterpret_cast<const char*>(p), static_cast<size_t>(len));
+        p += len;
+        continue;
+      }
+      case 1:
+        if (end - p < 1) throw bad();
+        len = ((tag >> 2) & 7) + 4;
+        offset = (uint64_t(tag >> 5) << 8) | *p++;
+        break;
+      case 2:
+        if (end - p < 2) throw bad();
+        len = (tag >> 2) + 1;
+        offset = uint64_t(p[0]) | uint64_t(p[1]) << 8;
+        p += 2;
+        break;
+      default:
+        if (end - p < 4) throw bad();
+        len = (tag >> 2) + 1;
+        offset = load_le32(p);
+        p += 4;
+        break;
+    }
+    if (offset == 0 || offset > out.size() || out.size() + len > n) throw bad();
+    for (uint64_t i = 0; i < len; ++i) out.push_back(out[out.size() - offset]);
+  }
+  if (out.size() != n) throw bad();
+  return out;
+}
+
 // Checks the footer and every BlockHandle of the (uncompressed) index block against the file size so
 // that LevelDB never allocates a block buffer from a hostile declared size.
 void prevalidate_table(const std::string& path, uint64_t file_size) {
@@ -141,18 +198,26 @@ void prevalidate_table(const std::string& path, uint64_t file_size) {
                               ") runs past the end of the table (" + std::to_string(file_size) + " bytes)");
   }
   uint64_t index_off = handles[2], index_size = handles[3];
-  std::string block = read_small(path, index_off, index_size + kBlockTrailerSize);
+  std::string raw = read_small(path, index_off, index_size + kBlockTrailerSize);
+  const auto* rb = reinterpret_cast<const uint8_t*>(raw.data());
+  uint8_t type = rb[index_size];
+  uint32_t stored = crc32c_unmask(load_le32(rb + index_size + 1));
+  if (crc32c(rb, index_size + 1) != stored) throw BadInputError(path, "index block", "block checksum mismatch");
+  std::string block;
+  if (type == 0) {
+    block = raw.substr(0, index_size);
+  } else if (type == 1) {
+    block = snappy_uncompress(raw.substr(0, index_size), path, "index block");
+  } else {
+    throw UnsupportedError(path, "index block", "unknown block compression type " + std::to_string(type));
+  }
   const auto* b = reinterpret_cast<const uint8_t*>(block.data());
-  uint8_t type = b[index_size];
-  if (type != 0) return;  // compressed index block: LevelDB verifies its checksum; handles unchecked here
-  uint32_t stored = crc32c_unmask(load_le32(b + index_size + 1));
-  if (crc32c(b, index_size + 1) != stored)
-    throw BadInputError(path, "index block", "block checksum mismatch");
-  if (index_size < 4) throw BadInputError(path, "index block", "block too short");
-  uint32_t num_restarts = load_le32(b + index_size - 4);
-  if (uint64_t(num_restarts) * 4 + 4 > index_size) throw BadInputError(path, "index block", "bad restart count");
+  const uint64_t bsize = block.size();
+  if (bsize < 4) throw BadInputError(path, "index block", "block too short");
+  uint32_t num_restarts = load_le32(b + bsize - 4);
+  if (uint64_t(num_restarts) * 4 + 4 > bsize) throw BadInputError(path, "index block", "bad restart count");
   const uint8_t* q = b;
-  const uint8_t* qend = b + index_size - 4 - uint64_t(num_restarts) * 4;
+  const uint8_t* qend = b + bsize - 4 - uint64_t(num_restarts) * 4;
   while (q < qend) {
     uint64_t shared, unshared, vlen;
     if (!get_varint64(q, qend, shared) || !get_varint64(q, qend, unshared) || !get_varint64(q, qend, vlen) ||
@@ -167,6 +232,17 @@ void prevalidate_table(const std::string& path, uint64_t file_size) {
     if (off > limit || size > limit - off || kBlockTrailerSize > limit - off - size)
       throw BadInputError(path, "index block", "data block [" + std::to_string(off) + ", +" +
                                                    std::to_string(size) + ") runs past the end of the table");
+    // A Snappy block declares its uncompressed length up front; LevelDB allocates it before
+    // decompressing, so bound it by Snappy's maximal expansion of the stored bytes.
+    std::string head = read_small(path, off, std::min<uint64_t>(size, 5));
+    std::string btype = read_small(path, off + size, 1);
+    if (btype[0] == 1) {
+      const auto* h = reinterpret_cast<const uint8_t*>(head.data());
+      uint64_t ulen = 0;
+      if (!get_varint64(h, h + head.size(), ulen) || ulen > kSnappyMaxExpansion * size + 64)
+        throw BadInputError(path, "data block @" + std::to_string(off),
+                            "snappy block declares an impossible uncompressed size");
+    }
     q = vend;
   }
 }
