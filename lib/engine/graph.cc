@@ -14,6 +14,9 @@ struct Graph::Node {
   int input_index = -1;                 // for InputLayer nodes
   std::unique_ptr<Layer> layer;         // null for InputLayer
   std::unique_ptr<Graph> submodel;      // nested model
+  // Keras 2 numbers a nested model's nodes from 1 when the model has its own input node (tf.keras
+  // functional.py _should_skip_first_node): references are then one above the serialized list.
+  bool skip_first_node = false;
   std::vector<std::vector<TensorLink>> kwarg_links;  // per inbound node: tensors passed as kwargs
 };
 
@@ -118,6 +121,9 @@ Graph::Graph(const ArchitectureSpec& arch, const WeightProvider& weights, const 
     } else if (spec.is_model()) {
       ArchitectureSpec sub = parse_nested_architecture(spec, arch.dialect, file);
       node->submodel = std::make_unique<Graph>(sub, nested_provider(weights(spec.name), sub, weights), file);
+      bool has_input = sub.class_name != "Sequential" || !sub.batch_input_shape_json.empty() ||
+                       (!sub.layers.empty() && sub.layers[0].class_name == "InputLayer");
+      node->skip_first_node = has_input && arch.dialect != KerasDialect::kKeras3;
       node->layer = std::make_unique<ModelLayer>(node->submodel.get());
     } else {
       LayerParams p;
@@ -205,6 +211,7 @@ std::vector<Graph::Value> Graph::eval_node(size_t li, int node, std::vector<std:
     return {Value{inputs[n.input_index], nullptr}};
   }
   auto& cache = *memo[li];
+  if (n.skip_first_node && node >= 1) --node;
   if (node < 0 || node >= static_cast<int>(n.spec.inbound_nodes.size()))
     throw BadInputError(file_, "layer " + n.spec.name, "reference to node " + std::to_string(node) + ", the layer has " +
                                                            std::to_string(n.spec.inbound_nodes.size()));

@@ -99,7 +99,7 @@ TEST_CASE("Functional graph: two inputs, a shared layer called twice, two output
   REQUIRE(y[1].shape == Shape{1, 4});
 }
 
-TEST_CASE("Nested Sequential model used as a layer takes its weights by name prefix", "[engine]") {
+TEST_CASE("Nested Sequential model used as a layer (node index 1) takes its weights by name prefix", "[engine]") {
   const std::string cfg = R"({"class_name": "Functional", "config": {"name": "outer", "layers": [
     {"class_name": "InputLayer", "name": "in", "inbound_nodes": [], "config": {"batch_input_shape": [null, 2], "name": "in"}},
     {"class_name": "Sequential", "name": "inner", "config": {"name": "inner", "layers": [
@@ -108,10 +108,9 @@ TEST_CASE("Nested Sequential model used as a layer takes its weights by name pre
         {"class_name": "Dense", "config": {"name": "d2", "units": 1, "activation": "linear"}}]},
      "inbound_nodes": [[["in", 0, 0, {}]]]}],
     "input_layers": [["in", 0, 0]], "output_layers": [["inner", 1, 0]]}})";
-  // The inner model's node in the outer graph is its first serialized one (index 0); Keras 2 may
-  // serialize it as index 1 when the model was called before: use 0 here via a 1-node list.
-  std::string c = cfg;
-  c.replace(c.find("[\"inner\", 1, 0]"), 15, "[\"inner\", 0, 0]");
+  // Keras 2 numbers the nested model's outer call as node 1 (node 0 is its own input node, which
+  // is not serialized): the reference [inner, 1, 0] names the first serialized inbound node.
+  const std::string& c = cfg;
   Layer inner{"inner", "Sequential",
               {weight("d1/kernel:0", {2, 2}, {1, 0, 0, 2}), weight("d1/bias:0", {2}, {1, 1}),
                weight("d2/kernel:0", {2, 1}, {1, 1}), weight("d2/bias:0", {1}, {-3})}};

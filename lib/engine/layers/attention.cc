@@ -58,6 +58,8 @@ class MultiHeadAttention : public Layer {
     if (bias) vb_ = w.at(i++);
     ok_ = w.at(i++);
     if (bias) ob_ = w.at(i++);
+    const int64_t out = ok_.shape.back();
+    ok_.shape = {numel(ok_.shape) / out, out};  // (H, Dv, out) -> (H*Dv, out)
   }
   std::vector<std::string> tensor_kwargs() const override { return {"value", "key"}; }
 

@@ -1,0 +1,187 @@
+#!/usr/bin/python3
+"""NumPy references for layers TensorFlow.js lacks or gets wrong (MultiHeadAttention, Attention, GRU
+with reset_after=True, causal Conv1D, Subtract, Cropping1D/UpSampling1D, BatchNormalization on a
+non-last axis), written from Keras's documented math. Writes, per case, a Keras 2 H5 (model_config
+in tf.keras dialect + weights), NAME.in.npz and NAME.want0.npy, like make_h5.py.
+Usage: ref_layers.py OUTDIR"""
+import json
+import os
+import sys
+
+import h5py
+import numpy as np
+
+rng = np.random.default_rng(7)
+
+
+def r(*shape, lo=-0.6, hi=0.6):
+    return rng.uniform(lo, hi, size=shape).astype(np.float32)
+
+
+def write_h5(path, config, weights):
+    """weights: list of (layer_name, [(weight_name, array)])"""
+    with h5py.File(path, "w") as f:
+        f.attrs["keras_version"] = b"2.15.0"
+        f.attrs["backend"] = b"tensorflow"
+        f.attrs["model_config"] = json.dumps(config).encode()
+        g = f.create_group("model_weights")
+        g.attrs["layer_names"] = np.array([n.encode() for n, _ in weights])
+        for lname, ws in weights:
+            lg = g.create_group(lname)
+            lg.attrs["weight_names"] = np.array([w.encode() for w, _ in ws]) if ws else np.zeros((0,), np.float64)
+            for w, a in ws:
+                lg.create_dataset(w, data=a)
+
+
+def inp(name, shape):
+    return {"class_name": "InputLayer", "name": name, "inbound_nodes": [],
+            "config": {"batch_input_shape": [None] + list(shape), "dtype": "float32", "name": name}}
+
+
+def functional(layers, inputs, outputs):
+    return {"class_name": "Functional", "keras_version": "2.15.0", "backend": "tensorflow",
+            "config": {"name": "model", "layers": layers, "input_layers": [[i, 0, 0] for i in inputs],
+                       "output_layers": [[o, 0, 0] for o in outputs]}}
+
+
+def sequential(shape, layers):
+    return {"class_name": "Sequential", "keras_version": "2.15.0", "backend": "tensorflow",
+            "config": {"name": "seq", "layers": [{"class_name": "InputLayer", "config": {"batch_input_shape": [None] + list(shape), "name": "x"}}] + layers}}
+
+
+def softmax(z, axis=-1):
+    z = z - z.max(axis=axis, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def save(out, name, config, weights, inputs, want):
+    write_h5(os.path.join(out, name + ".h5"), config, weights)
+    np.savez(os.path.join(out, name + ".in.npz"), **inputs)
+    np.save(os.path.join(out, name + ".want0.npy"), want.astype(np.float32))
+
+
+def case_mha(out, heads, key_dim, value_dim, self_attention):
+    B, Tq, Tv, dq, dv = 2, 4, 5, 6, 3
+    q = r(B, Tq, dq, lo=-1, hi=1)
+    v = q if self_attention else r(B, Tv, dv, lo=-1, hi=1)
+    dvin = v.shape[-1]
+    W = dict(qk=r(dq, heads, key_dim), qb=r(heads, key_dim), kk=r(dvin, heads, key_dim), kb=r(heads, key_dim),
+             vk=r(dvin, heads, value_dim), vb=r(heads, value_dim), ok=r(heads, value_dim, dq), ob=r(dq))
+    Q = np.einsum("btd,dhk->bthk", q, W["qk"]) + W["qb"]
+    K = np.einsum("btd,dhk->bthk", v, W["kk"]) + W["kb"]
+    V = np.einsum("btd,dhk->bthk", v, W["vk"]) + W["vb"]
+    scores = np.einsum("bqhk,bvhk->bhqv", Q / np.sqrt(key_dim), K)
+    ctx = np.einsum("bhqv,bvhk->bqhk", softmax(scores), V)
+    y = np.einsum("bqhk,hko->bqo", ctx, W["ok"]) + W["ob"]
+    cfg = {"name": "mha", "num_heads": heads, "key_dim": key_dim, "value_dim": value_dim, "dropout": 0.0,
+           "use_bias": True, "output_shape": None, "attention_axes": [1]}
+    layers = [inp("q", q.shape[1:])]
+    if self_attention:
+        node = [["q", 0, 0, {"value": ["q", 0, 0]}]]
+        inputs = {"q": q}
+    else:
+        layers.append(inp("v", v.shape[1:]))
+        node = [["q", 0, 0, {"value": ["v", 0, 0]}]]
+        inputs = {"q": q, "v": v}
+    layers.append({"class_name": "MultiHeadAttention", "name": "mha", "config": cfg, "inbound_nodes": [node]})
+    names = ["query/kernel:0", "query/bias:0", "key/kernel:0", "key/bias:0", "value/kernel:0", "value/bias:0",
+             "attention_output/kernel:0", "attention_output/bias:0"]
+    ws = [("mha/" + n, W[k]) for n, k in zip(names, ["qk", "qb", "kk", "kb", "vk", "vb", "ok", "ob"])]
+    name = "ref_mha_h%d_k%d_v%d_%s" % (heads, key_dim, value_dim, "self" if self_attention else "cross")
+    save(out, name, functional(layers, list(inputs), ["mha"]), [("mha", ws)], inputs, y)
+
+
+def case_attention(out, use_scale):
+    B, Tq, Tv, d = 2, 3, 4, 5
+    q, v = r(B, Tq, d, lo=-1, hi=1), r(B, Tv, d, lo=-1, hi=1)
+    scale = np.array(1.7, np.float32)
+    s = np.einsum("bqd,bvd->bqv", q, v) * (scale if use_scale else 1.0)
+    y = np.einsum("bqv,bvd->bqd", softmax(s), v)
+    layers = [inp("q", (Tq, d)), inp("v", (Tv, d)),
+              {"class_name": "Attention", "name": "att", "config": {"name": "att", "use_scale": use_scale, "score_mode": "dot"},
+               "inbound_nodes": [[["q", 0, 0, {}], ["v", 0, 0, {}]]]}]
+    ws = [("att/scale:0", scale)] if use_scale else []
+    save(out, "ref_attention_scale%d" % use_scale, functional(layers, ["q", "v"], ["att"]), [("att", ws)], {"q": q, "v": v}, y)
+
+
+def case_gru_reset_after(out, go_backwards):
+    B, T, D, U = 3, 5, 4, 3
+    x = r(B, T, D, lo=-1, hi=1)
+    Wk, Wr, b = r(D, 3 * U), r(U, 3 * U), r(2, 3 * U)
+    h = np.zeros((B, U), np.float64)
+    steps = range(T - 1, -1, -1) if go_backwards else range(T)
+    seq = []
+    for t in steps:
+        xz = x[:, t] @ Wk + b[0]
+        hz = h @ Wr + b[1]
+        z = sigmoid(xz[:, :U] + hz[:, :U])
+        rr = sigmoid(xz[:, U:2 * U] + hz[:, U:2 * U])
+        hh = np.tanh(xz[:, 2 * U:] + rr * hz[:, 2 * U:])
+        h = z * h + (1 - z) * hh
+        seq.append(h)
+    y = np.stack(seq, axis=1)
+    cfg = {"name": "gru", "units": U, "activation": "tanh", "recurrent_activation": "sigmoid", "use_bias": True,
+           "return_sequences": True, "go_backwards": go_backwards, "reset_after": True}
+    save(out, "ref_gru_reset_after_back%d" % go_backwards, sequential((T, D), [{"class_name": "GRU", "config": cfg}]),
+         [("gru", [("gru/gru_cell/kernel:0", Wk), ("gru/gru_cell/recurrent_kernel:0", Wr), ("gru/gru_cell/bias:0", b)])],
+         {"x": x}, y)
+
+
+def case_causal_conv1d(out):
+    B, T, C, F, k, dil = 2, 7, 3, 4, 3, 2
+    x = r(B, T, C, lo=-1, hi=1)
+    W, b = r(k, C, F), r(F)
+    xp = np.concatenate([np.zeros((B, (k - 1) * dil, C), np.float32), x], axis=1)
+    y = np.stack([sum(xp[:, t + j * dil] @ W[j] for j in range(k)) + b for t in range(T)], axis=1)
+    cfg = {"name": "conv", "filters": F, "kernel_size": [k], "strides": [1], "padding": "causal",
+           "dilation_rate": [dil], "activation": "linear", "use_bias": True, "data_format": "channels_last", "groups": 1}
+    save(out, "ref_conv1d_causal", sequential((T, C), [{"class_name": "Conv1D", "config": cfg}]),
+         [("conv", [("conv/kernel:0", W), ("conv/bias:0", b)])], {"x": x}, y)
+
+
+def case_subtract_crop_up(out):
+    a, b = r(2, 6, 3, lo=-1, hi=1), r(2, 6, 3, lo=-1, hi=1)
+    d = a - b
+    y = np.repeat(d[:, 1:5], 2, axis=1)
+    layers = [inp("a", (6, 3)), inp("b", (6, 3)),
+              {"class_name": "Subtract", "name": "sub", "config": {"name": "sub"}, "inbound_nodes": [[["a", 0, 0, {}], ["b", 0, 0, {}]]]},
+              {"class_name": "Cropping1D", "name": "crop", "config": {"name": "crop", "cropping": [1, 1]}, "inbound_nodes": [[["sub", 0, 0, {}]]]},
+              {"class_name": "UpSampling1D", "name": "up", "config": {"name": "up", "size": 2}, "inbound_nodes": [[["crop", 0, 0, {}]]]}]
+    save(out, "ref_subtract_crop_up1d", functional(layers, ["a", "b"], ["up"]), [], {"a": a, "b": b}, y)
+
+
+def case_bn_axis1(out):
+    x = r(3, 3, 4, lo=-2, hi=2)
+    g, be, m, v = r(3), r(3), r(3), r(3, lo=0.5, hi=1.5)
+    y = (x - m[None, :, None]) / np.sqrt(v[None, :, None] + 1e-3) * g[None, :, None] + be[None, :, None]
+    cfg = {"name": "bn", "axis": 1, "epsilon": 1e-3, "center": True, "scale": True}
+    save(out, "ref_batchnorm_axis1", sequential((3, 4), [{"class_name": "BatchNormalization", "config": cfg}]),
+         [("bn", [("bn/gamma:0", g), ("bn/beta:0", be), ("bn/moving_mean:0", m), ("bn/moving_variance:0", v)])], {"x": x}, y)
+
+
+def main(out):
+    os.makedirs(out, exist_ok=True)
+    n = 0
+    for heads, kd, vd in [(1, 4, 4), (2, 3, 5), (4, 2, 2)]:
+        for self_att in (True, False):
+            case_mha(out, heads, kd, vd, self_att)
+            n += 1
+    for s in (False, True):
+        case_attention(out, s)
+        n += 1
+    for gb in (False, True):
+        case_gru_reset_after(out, gb)
+        n += 1
+    case_causal_conv1d(out)
+    case_subtract_crop_up(out)
+    case_bn_axis1(out)
+    print("reference cases written: %d" % (n + 3))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
