@@ -64,9 +64,8 @@ def compare_weight_group(ga, gb, where, errors):
     return n
 
 
-def main():
-    a_path, b_path = sys.argv[1], sys.argv[2]
-    weights_only_b = "--weights-only-b" in sys.argv
+def compare(a_path, b_path, weights_only_b):
+    """Returns the list of differences between two Keras H5 files."""
     errors = []
     with h5py.File(a_path, "r") as a, h5py.File(b_path, "r") as b:
         if not weights_only_b:
@@ -95,11 +94,24 @@ def main():
                 errors.append("optimizer_weights missing")
             else:
                 count += compare_weight_group(a["optimizer_weights"], b["optimizer_weights"], "optimizer_weights", errors)
-    for e in errors:
-        print(f"{b_path}: {e}")
-    if errors:
+    return [f"{b_path}: {e}" for e in errors], len(la or []), count
+
+
+def main():
+    """A.h5 B.h5 [--weights-only-b], or --batch LIST where LIST has lines "A B [weights-only]"."""
+    if sys.argv[1] == "--batch":
+        pairs = [line.split() for line in open(sys.argv[2]) if line.strip()]
+    else:
+        pairs = [[sys.argv[1], sys.argv[2]] + (["weights-only"] if "--weights-only-b" in sys.argv else [])]
+    failed = 0
+    for pair in pairs:
+        errors, layers, count = compare(pair[0], pair[1], len(pair) > 2)
+        for e in errors:
+            print(e)
+        failed += bool(errors)
+    if failed:
         return 1
-    print(f"equal: {len(la or [])} layers, {count} datasets")
+    print(f"equal: {len(pairs)} pair(s); last: {layers} layers, {count} datasets")
     return 0
 
 
