@@ -241,6 +241,9 @@ void layer_args_to_k3(Value& cfg, const std::string& cls, const std::string& lay
     if (cfg.HasMember("implementation")) cfg.EraseMember("implementation");  // a speed hint, same maths
     drop(cfg, "time_major", layer, w, "Keras 3 RNNs are always batch-major");
   }
+  // Keras 1/2 GRUs without the key computed the reset gate before the matmul (reset_after=False);
+  // Keras 3 defaults to True, which would change the maths and the bias shape.
+  if (cls == "GRU" && !cfg.HasMember("reset_after")) cfg.AddMember("reset_after", false, a);
   if (cls == "Embedding") drop(cfg, "input_length", layer, w, "Keras 3 Embedding has no input_length");
   if (cls == "BatchNormalization") {
     if (cfg.HasMember("axis") && cfg["axis"].IsArray()) {
@@ -316,6 +319,13 @@ Value convert_layer_to_k3(const Value& entry, K3Context& ctx, const std::string&
       cfg.EraseMember("batch_input_shape");  // moved to an InputLayer by the caller
     }
     convert_nested_to_k3(cfg, name, input, a, ctx.w);
+    // Wrappers (Bidirectional, TimeDistributed) hold their inner layers as serialized layers.
+    for (const char* k : {"layer", "forward_layer", "backward_layer"}) {
+      if (cfg.HasMember(k) && is_object_form(cfg[k]) && !cfg[k].HasMember("module")) {
+        Value inner = convert_layer_to_k3(cfg[k], ctx, prefix, false, {});
+        cfg[k] = inner;
+      }
+    }
     bool builtin = is_builtin_layer_class(cls);
     if (!builtin)
       warn(ctx.w, "layer '" + name + "': custom class '" + cls +

@@ -261,3 +261,39 @@ TEST_CASE("keras3 writer: weights-only output is a standalone Keras 3 weights fi
   for (const auto& l : b.layers) n += l.weights.size();
   CHECK(n == 8);
 }
+
+TEST_CASE("keras3 writer: Keras 1 per-gate LSTM weights are merged like Keras' own loader", "[keras_v3]") {
+  std::string src = KMODEL_TESTDATA "/h5/dl4j_simple_lstm_tf_keras_1_io__simple_lstm_tf_keras_1_model.h5";
+  std::string dst = out_dir() + "/keras1_lstm.keras";
+  Model a = read(src);
+  write(a, dst, Format::kKerasV3);
+  Model b = read(dst);
+  const Layer* la = nullptr;
+  const Layer* lb = nullptr;
+  for (const auto& l : a.layers)
+    if (l.name == "lstm_1") la = &l;
+  for (const auto& l : b.layers)
+    if (l.name == "lstm_1") lb = &l;
+  REQUIRE(la);
+  REQUIRE(lb);
+  REQUIRE(la->weights.size() == 12);  // W_i U_i b_i W_c U_c b_c W_f U_f b_f W_o U_o b_o
+  REQUIRE(lb->weights.size() == 3);
+  CHECK(lb->weights[0].attr == "cell/kernel");
+  CHECK(lb->weights[0].tensor.shape() == Shape{1, 200});
+  CHECK(lb->weights[1].tensor.shape() == Shape{50, 200});
+  CHECK(lb->weights[2].tensor.shape() == Shape{200});
+  // Gate order i, f, c, o along the last axis, row by row.
+  const size_t order[4] = {0, 2, 1, 3};  // position in Keras 1's (i, c, f, o) list of the i, f, c, o blocks
+  for (size_t part = 0; part < 3; ++part) {
+    Tensor merged = lb->weights[part].tensor.load();
+    int64_t rows = part == 2 ? 1 : merged.shape[0];
+    size_t block = 50 * 4;  // bytes per row per gate
+    for (int64_t r = 0; r < rows; ++r)
+      for (size_t g = 0; g < 4; ++g) {
+        Tensor src_t = la->weights[order[g] * 3 + part].tensor.load();
+        std::vector<uint8_t> want(src_t.data.begin() + r * block, src_t.data.begin() + (r + 1) * block);
+        std::vector<uint8_t> got(merged.data.begin() + (r * 4 + g) * block, merged.data.begin() + (r * 4 + g + 1) * block);
+        CHECK(want == got);
+      }
+  }
+}
