@@ -285,20 +285,27 @@ Model assemble_model(const Model& arch_model, const Model* source, const Assembl
 
 std::string AssembleReport::text() const {
   std::ostringstream s;
-  s << "coverage: " << loaded.size() << " loaded, " << initialized.size() << " fresh (initializers), "
-    << missing.size() << " missing, " << skipped.size() << " skipped (shape), " << mismatched.size()
-    << " wrong shape, " << unexpected.size() << " unexpected in source; architecture expects " << expected
-    << ", source offers " << source_weights << "\n";
-  auto section = [&](const char* title, const std::vector<std::string>& v) {
-    for (const auto& x : v) s << "  " << title << " " << x << "\n";
-  };
-  section("loaded    ", loaded);
-  section("fresh     ", initialized);
-  section("missing   ", missing);
-  section("skipped   ", skipped);
-  section("wrong shape", mismatched);
-  section("unexpected", unexpected);
-  section("unknown layer", unknown_layers);
+  s << "coverage: " << loaded.size() << " loaded, " << missing.size() << " missing, " << skipped.size()
+    << " skipped (shape), " << mismatched.size() << " wrong shape, " << unexpected.size()
+    << " unexpected in source, " << initialized.size() << " fresh from initializers; architecture expects "
+    << expected << ", source offers " << source_weights << "\n";
+  std::set<std::string> fresh(initialized.begin(), initialized.end()), told;
+  const char* keeps = " (keeps fresh weights from its initializer)";
+  for (const auto& x : loaded) s << "  loaded     " << x << "\n";
+  for (const auto& x : missing) {
+    s << "  missing    " << x << (fresh.count(x) ? keeps : "") << "\n";
+    told.insert(x);
+  }
+  for (const auto& x : skipped) {
+    std::string key = x.substr(0, x.find(':'));
+    s << "  skipped    " << x << (fresh.count(key) ? keeps : "") << "\n";
+    told.insert(key);
+  }
+  for (const auto& x : initialized)
+    if (!told.count(x)) s << "  fresh      " << x << "\n";
+  for (const auto& x : mismatched) s << "  wrong shape " << x << "\n";
+  for (const auto& x : unexpected) s << "  unexpected " << x << "\n";
+  for (const auto& x : unknown_layers) s << "  unknown layer " << x << "\n";
   if (!error.empty()) s << "error: " << error << "\n";
   if (!hint.empty()) s << "hint: " << hint << "\n";
   return s.str();
