@@ -1,6 +1,7 @@
 // `kmodel predict MODEL -i x.npy [-i name=a.npy ...] [-o y.npy|.npz|.json] [--batch-size N]`:
 // compiles the model with kmodel's own engine and runs it; no format or math logic here.
 #include <algorithm>
+#include <chrono>
 #include <iostream>
 #include <map>
 
@@ -30,6 +31,7 @@ void register_predict(CLI::App& app, GlobalOptions& global) {
     std::string model, output, weights;
     std::vector<std::string> inputs;
     int64_t batch_size = 0;
+    int bench = 0;
     bool force = false;
   };
   auto args = std::make_shared<Args>();
@@ -42,6 +44,8 @@ void register_predict(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--weights", args->weights, "Weights for an architecture-only model");
   cmd->add_option("--batch-size", args->batch_size, "Run the inputs in batches of this many rows");
   cmd->add_flag("-f,--force", args->force, "Replace an existing output");
+  cmd->add_option("--bench", args->bench,
+                  "Also time N extra runs of the whole input (after one warm-up) and print the mean to stderr");
   cmd->callback([args, &global]() {
     if (args->batch_size < 0) throw UsageError("--batch-size must be positive");
     ReadOptions ro;
@@ -114,6 +118,22 @@ void register_predict(CLI::App& app, GlobalOptions& global) {
         }
       }
       if (rows == 0) break;
+    }
+    if (args->bench > 0) {
+      double best = 1e30, total = 0;
+      for (int i = 0; i < args->bench; ++i) {
+        auto t0 = std::chrono::steady_clock::now();
+        for (int64_t r0 = 0; r0 < rows; r0 += bs) {
+          std::vector<FloatArray> batch;
+          for (const auto& in : inputs) batch.push_back(bs >= rows ? in : slice_rows(in, r0, std::min(rows, r0 + bs)));
+          (void)predictor.run(batch);
+        }
+        double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        total += ms;
+        best = std::min(best, ms);
+      }
+      std::cerr << "bench: " << args->bench << " runs of " << rows << " rows, mean " << total / args->bench
+                << " ms, min " << best << " ms\n";
     }
     std::vector<NamedArray> named_out;
     for (size_t k = 0; k < results.size(); ++k)

@@ -1,6 +1,8 @@
 // Activation math (formulas from the Keras activation docs).
 #include "engine/activations.h"
 
+#include <Eigen/Core>
+
 #include <algorithm>
 #include <cmath>
 
@@ -30,20 +32,20 @@ void softmax_rows(float* x, int64_t rows, int64_t d, bool log) {
 void apply_activation(const Activation& act, float* x, int64_t n, int64_t last_dim) {
   using K = Activation::Kind;
   const float alpha = act.alpha;
+  // The hot ones (dense layers, recurrent gates) use Eigen's vectorized exp/tanh.
+  Eigen::Map<Eigen::ArrayXf> a(x, n);
   switch (act.kind) {
     case K::kLinear: return;
-    case K::kRelu: for (int64_t i = 0; i < n; ++i) x[i] = std::max(x[i], 0.f); return;
-    case K::kSigmoid: for (int64_t i = 0; i < n; ++i) x[i] = sigmoid(x[i]); return;
-    case K::kHardSigmoid:
-      for (int64_t i = 0; i < n; ++i) x[i] = std::clamp(0.2f * x[i] + 0.5f, 0.f, 1.f);
-      return;
+    case K::kRelu: a = a.max(0.f); return;
+    case K::kSigmoid: a = (1.f + (-a).exp()).inverse(); return;
+    case K::kHardSigmoid: a = (0.2f * a + 0.5f).max(0.f).min(1.f); return;
     case K::kHardSigmoidK3:
       for (int64_t i = 0; i < n; ++i) x[i] = std::clamp(x[i] + 3.f, 0.f, 6.f) / 6.f;
       return;
     case K::kHardSilu:
       for (int64_t i = 0; i < n; ++i) x[i] = x[i] * std::clamp(x[i] + 3.f, 0.f, 6.f) / 6.f;
       return;
-    case K::kTanh: for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]); return;
+    case K::kTanh: a = a.tanh(); return;
     case K::kSoftmax: softmax_rows(x, n / std::max<int64_t>(last_dim, 1), last_dim, false); return;
     case K::kLogSoftmax: softmax_rows(x, n / std::max<int64_t>(last_dim, 1), last_dim, true); return;
     case K::kSoftplus: for (int64_t i = 0; i < n; ++i) x[i] = softplus(x[i]); return;

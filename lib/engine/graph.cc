@@ -244,16 +244,17 @@ std::vector<Array> Graph::run(const std::vector<Array>& inputs) const {
   if (inputs.size() != inputs_.size())
     throw UsageError("model takes " + std::to_string(inputs_.size()) + " input(s), got " + std::to_string(inputs.size()));
   if (sequential_) {
-    Value v{inputs[0], nullptr};
-    std::vector<Array> outs;
+    std::vector<Array> args{inputs[0]};
+    Mask mask;
     for (const auto& n : nodes_) {
       if (n->is_input) continue;
-      outs = n->layer->apply({v.array}, v.mask);
-      Mask m = n->layer->output_mask({v.array}, v.mask, outs);
-      v = Value{outs.at(0), m};
+      std::vector<Array> outs = n->layer->apply(args, mask);
+      mask = n->layer->output_mask(args, mask, outs);
+      if (&n == &nodes_.back()) return outs;
+      args.clear();
+      args.push_back(std::move(outs.at(0)));
     }
-    if (outs.empty()) outs.push_back(v.array);
-    return outs;
+    return args;
   }
   std::vector<std::vector<std::vector<Value>>> store(nodes_.size());
   std::vector<std::vector<std::vector<Value>>*> memo(nodes_.size());

@@ -26,11 +26,12 @@ void im2col(const float* x, const Geometry& g, int64_t C, int64_t c0, int64_t cg
             const int64_t i1 = o1 * g.s[1] + k1 * g.d[1] - g.pad[1];
             for (int64_t k2 = 0; k2 < g.k[2]; ++k2, j += cg) {
               const int64_t i2 = o2 * g.s[2] + k2 * g.d[2] - g.pad[2];
+              float* dst = row + j;
               if (i0 < 0 || i0 >= g.in[0] || i1 < 0 || i1 >= g.in[1] || i2 < 0 || i2 >= g.in[2]) {
-                std::fill_n(row + j, cg, 0.f);
+                for (int64_t c = 0; c < cg; ++c) dst[c] = 0.f;
               } else {
                 const float* src = x + ((i0 * g.in[1] + i1) * g.in[2] + i2) * C + c0;
-                std::copy_n(src, cg, row + j);
+                for (int64_t c = 0; c < cg; ++c) dst[c] = src[c];  // short runs: a loop beats memmove calls
               }
             }
           }
@@ -73,7 +74,9 @@ class Conv : public Layer {
 
   std::vector<Array> apply(const std::vector<Array>& in, const Mask&) const override {
     expect_rank(in.at(0), cp_.rank, "Conv");
-    Array x = to_channels_last(in[0], cp_.channels_first);
+    Array moved;
+    if (cp_.channels_first) moved = to_channels_last(in[0], true);
+    const Array& x = cp_.channels_first ? moved : in[0];
     const int64_t B = x.shape[0], C = x.shape.back();
     const int64_t F = kernel_.shape.back(), cg = kernel_.shape[cp_.rank];
     if (cg * cp_.groups != C)
@@ -92,7 +95,7 @@ class Conv : public Layer {
     } else {
       // Batch items in chunks so the patch matrix stays under ~16 M floats.
       const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 24) / std::max<int64_t>(P * K, 1));
-      std::vector<float> cols;
+      thread_local std::vector<float> cols;  // patch buffer reused across calls (engine is single-threaded)
       for (int64_t b0 = 0; b0 < B; b0 += chunk) {
         const int64_t nb = std::min(chunk, B - b0);
         cols.resize(static_cast<size_t>(nb * P * K));
@@ -158,7 +161,9 @@ class DepthwiseConv : public Layer {
       : cp_(std::move(cp)), dw_(std::move(dw)), pw_(std::move(pw)), bias_(std::move(bias)) {}
   std::vector<Array> apply(const std::vector<Array>& in, const Mask&) const override {
     expect_rank(in.at(0), cp_.rank, "DepthwiseConv");
-    Array x = to_channels_last(in[0], cp_.channels_first);
+    Array moved;
+    if (cp_.channels_first) moved = to_channels_last(in[0], true);
+    const Array& x = cp_.channels_first ? moved : in[0];
     const int64_t C = x.shape.back();
     if (dw_.shape[cp_.rank] != C)
       throw UsageError("depthwise kernel expects " + std::to_string(dw_.shape[cp_.rank]) + " channels, got " + std::to_string(C));

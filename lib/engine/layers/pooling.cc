@@ -15,7 +15,9 @@ class Pool : public Layer {
       : rank_(rank), max_(max), k_(std::move(k)), s_(std::move(s)), pad_(pad), cf_(cf) {}
   std::vector<Array> apply(const std::vector<Array>& in, const Mask&) const override {
     expect_rank(in.at(0), rank_, "Pooling");
-    Array x = to_channels_last(in[0], cf_);
+    Array moved;
+    if (cf_) moved = to_channels_last(in[0], true);
+    const Array& x = cf_ ? moved : in[0];
     const int64_t B = x.shape[0], C = x.shape.back();
     Geometry g = conv_geometry(Shape(x.shape.begin() + 1, x.shape.end() - 1), k_, s_, std::vector<int64_t>(rank_, 1), pad_);
     Shape os{B};
