@@ -151,7 +151,7 @@ class Reader {
   TensorRef tensor_for(int node) const;
   void collect_weights(int node, bool trainable_layer, std::vector<Weight>& trainable,
                        std::vector<Weight>& non_trainable, const std::string& prefix, const std::string& layer_name,
-                       std::set<int>& seen) const;
+                       std::set<int>& seen);
   Weight make_weight(int node, const std::string& attr, const std::string& layer_name) const;
   void read_keras(Model& model);
   void read_optimizer(Model& model, int opt_node);
@@ -169,6 +169,7 @@ class Reader {
   bool has_ckpt_graph_ = false;
   std::vector<std::string> paths_;  // escaped object path of each node (first breadth-first path)
   std::optional<CheckpointInfo> checkpoint_;
+  std::map<int, std::string> weight_names_;  // variable node -> layer weight name without ":0"
 };
 
 void Reader::fill_info() {
@@ -386,7 +387,7 @@ Weight Reader::make_weight(int node, const std::string& attr, const std::string&
 // non-trainable, in that order).
 void Reader::collect_weights(int node, bool trainable_layer, std::vector<Weight>& trainable,
                              std::vector<Weight>& non_trainable, const std::string& prefix,
-                             const std::string& layer_name, std::set<int>& seen) const {
+                             const std::string& layer_name, std::set<int>& seen) {
   const tf::SavedObject& obj = graph_->nodes(node);
   std::vector<Weight> own_t, own_nt;
   std::vector<std::pair<int, std::string>> subs;
@@ -418,6 +419,7 @@ void Reader::collect_weights(int node, bool trainable_layer, std::vector<Weight>
     if (child.has_variable()) {
       seen.insert(id);
       Weight w = make_weight(id, prefix + n, layer_name);
+      weight_names_[id] = w.name.substr(0, w.name.rfind(':'));
       (w.trainable ? own_t : own_nt).push_back(std::move(w));
     } else if (child.has_user_object()) {
       seen.insert(id);
@@ -477,6 +479,13 @@ void Reader::read_optimizer(Model& model, int opt_node) {
       if (seen.count(id)) continue;
       seen.insert(id);
       Weight w = make_weight(id, ".OPTIMIZER_SLOT/" + so.second + s.slot_name(), "");
+      // The tf.keras H5 convention (and what the checkpoint writer maps back to a slot):
+      // "<optimizer prefix>/<original weight name>/<slot>:0", e.g. "SGD/dense/kernel/momentum:0".
+      auto orig = weight_names_.find(s.original_variable_node_id());
+      const std::string& full = graph_->nodes(id).variable().name();
+      size_t slash = full.find('/');
+      std::string prefix = slash != std::string::npos && slash > 0 ? full.substr(0, slash) : "optimizer";
+      if (orig != weight_names_.end()) w.name = prefix + "/" + orig->second + "/" + s.slot_name() + ":0";
       model.optimizer.weights.push_back(std::move(w));
     }
   }
