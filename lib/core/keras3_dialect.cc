@@ -186,7 +186,7 @@ void keras1_args(Value& cfg, std::string& cls, const std::string& layer, Alloc& 
       {"U_constraint", "recurrent_constraint"}, {"dropout_W", "dropout"}, {"dropout_U", "recurrent_dropout"},
       {"nb_filter", "filters"}, {"border_mode", "padding"}, {"subsample", "strides"}, {"dim_ordering", "data_format"},
       {"pool_length", "pool_size"}, {"stride", "strides"}, {"p", "rate"}, {"beta_init", "beta_initializer"},
-      {"gamma_init", "gamma_initializer"}, {"atrous_rate", "dilation_rate"}, {"input_dtype", "dtype"}};
+      {"gamma_init", "gamma_initializer"}, {"atrous_rate", "dilation_rate"}};
   if (cls == "Embedding") {
     rename_key(cfg, "W_regularizer", "embeddings_regularizer", a);
     rename_key(cfg, "W_constraint", "embeddings_constraint", a);
@@ -226,6 +226,8 @@ void keras1_args(Value& cfg, std::string& cls, const std::string& layer, Alloc& 
       warn(w, "layer '" + layer + "': Keras 1 BatchNormalization mode != 0 has no Keras 3 equivalent");
     cfg.EraseMember("mode");
   }
+  // Keras 1 input_dtype is the model input's dtype (the InputLayer built by the caller takes it).
+  if (cfg.HasMember("input_dtype")) cfg.EraseMember("input_dtype");
   for (const char* k : {"input_dim", "input_length", "W_learning_rate_multiplier", "b_learning_rate_multiplier",
                         "consume_less", "cache_enabled"}) {
     if (std::string(k) == "input_dim" && cls != "Embedding") drop(cfg, k, layer, w, "Keras 1 argument; the input shape is kept by the InputLayer");
@@ -466,7 +468,8 @@ Value convert_model_to_k3(const std::string& cls_in, const Value& config, K3Cont
           }
           if (!bis.IsNull()) {
             std::string dt = "float32";
-            if (auto s = json::get_string(*lcfg, "dtype")) dt = *s;
+            if (auto s = json::get_string(*lcfg, "input_dtype")) dt = *s;
+            else if (auto s2 = json::get_string(*lcfg, "dtype")) dt = *s2;
             out_layers.PushBack(input_layer_entry(bis, lname + "_input", dt, a), a);
             build_shape.CopyFrom(bis, a);
           }

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -198,4 +199,83 @@ TEST_CASE("keras3 dialect: subclassed models and custom classes are reported", "
   CHECK(mentions(warnings, "'decay'=0.1"));
   CHECK(mentions(warnings, "sample_weight_mode"));
   CHECK(json::to_string(c["metrics"]) == R"([["categorical_accuracy"]])");
+}
+
+namespace {
+bool envelope_key(const std::string& k) { return k == "module" || k == "registered_name" || k == "shared_object_id"; }
+// JSON equality ignoring the order of object members and the Keras 3 envelope keys (tf.keras >= 2.13
+// already writes module/registered_name into H5 configs; Keras 2 form is the legacy one without them).
+bool same_json(const json::Value& a, const json::Value& b) {
+  if (a.GetType() != b.GetType()) {
+    return a.IsNumber() && b.IsNumber() && a.GetDouble() == b.GetDouble();
+  }
+  if (a.IsObject()) {
+    size_t na = 0, nb = 0;
+    for (const auto& m : a.GetObject()) na += envelope_key(m.name.GetString()) ? 0 : 1;
+    for (const auto& m : b.GetObject()) nb += envelope_key(m.name.GetString()) ? 0 : 1;
+    if (na != nb) return false;
+    for (const auto& m : a.GetObject()) {
+      if (envelope_key(m.name.GetString())) continue;
+      auto it = b.FindMember(m.name);
+      if (it == b.MemberEnd() || !same_json(m.value, it->value)) return false;
+    }
+    return true;
+  }
+  if (a.IsArray()) {
+    if (a.Size() != b.Size()) return false;
+    for (rapidjson::SizeType i = 0; i < a.Size(); ++i)
+      if (!same_json(a[i], b[i])) return false;
+    return true;
+  }
+  return a == b;
+}
+}  // namespace
+
+TEST_CASE("keras3 dialect: every Keras 2 H5 config of the corpus survives 2 -> 3 -> 2", "[keras_v3][keras3_dialect]") {
+  size_t models = 0, layers_checked = 0;
+  for (const auto& e : std::filesystem::directory_iterator(KMODEL_TESTDATA "/h5")) {
+    Model m = read(e.path().string());
+    if (!m.has_architecture()) continue;
+    ArchitectureSpec orig = parse_architecture(m.model_config, "orig");
+    if (orig.dialect != KerasDialect::kKeras2) continue;
+    INFO(e.path().filename().string());
+    std::vector<std::string> warnings;
+    std::string k3 = to_keras3_model_config(m.model_config, &warnings);
+    CHECK(detect_dialect(k3, "") == KerasDialect::kKeras3);
+    ArchitectureSpec back = parse_architecture(to_keras2_model_config(k3, &warnings), "back");
+    ++models;
+    for (const auto& l : orig.layers) {
+      const LayerSpec* b = nullptr;
+      for (const auto& x : back.layers)
+        if (x.name == l.name) b = &x;
+      INFO("layer " << l.name);
+      REQUIRE(b);
+      CHECK(b->class_name == l.class_name);
+      CHECK(b->inbound_nodes.size() == l.inbound_nodes.size());
+      auto c1 = json::parse(l.config_json, "a");
+      auto c2 = json::parse(b->config_json, "b");
+      for (const auto& mem : c1.GetObject()) {
+        std::string k = mem.name.GetString();
+        INFO("key " << k);
+        if (k == "batch_input_shape" && l.class_name != "InputLayer") continue;  // moved to an InputLayer
+        if (k == "implementation") continue;                                      // speed hint only
+        if (k == "time_major" && mem.value.IsFalse()) continue;                   // the Keras 3 behaviour
+        if (k == "input_length" && l.class_name == "Embedding") {
+          CHECK((mem.value.IsNull() || mentions(warnings, "'input_length'")));
+          continue;
+        }
+        REQUIRE(c2.HasMember(mem.name));
+        // Keras 2.0's VarianceScaling "normal" is Keras 3's "truncated_normal" (same distribution).
+        std::string want = json::to_string(mem.value);
+        for (size_t p = want.find("\"distribution\":\"normal\""); p != std::string::npos;
+             p = want.find("\"distribution\":\"normal\""))
+          want.replace(p, 23, "\"distribution\":\"truncated_normal\"");
+        auto expected = json::parse(want, "want");
+        CHECK(same_json(expected, c2[mem.name]));
+      }
+      ++layers_checked;
+    }
+  }
+  CHECK(models >= 15);
+  CHECK(layers_checked >= 60);
 }
