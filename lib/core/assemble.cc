@@ -77,8 +77,15 @@ std::string join(const std::vector<std::string>& v, size_t max = 8) {
   return out;
 }
 
-std::string weight_name_for(const std::string& layer, const ExpectedWeight& w, KerasDialect dialect) {
-  if (dialect == KerasDialect::kKeras1) return layer + "_" + w.name;
+std::string weight_name_for(const Layer& layer_ir, const ExpectedWeight& w, KerasDialect dialect) {
+  const std::string& layer = layer_ir.name;
+  const std::string& cls = layer_ir.class_name;
+  if (dialect == KerasDialect::kKeras1) {  // "dense_1_W"; Bidirectional halves are "forward_lstm_1_W_i"
+    bool half = w.name.rfind("forward_", 0) == 0 || w.name.rfind("backward_", 0) == 0;
+    return half || w.name.find('/') != std::string::npos ? w.name : layer + "_" + w.name;
+  }
+  // A nested model's weights are named by its sublayers ("dense_1/kernel:0"), as tf.keras writes them.
+  if (cls == "Sequential" || cls == "Functional" || cls == "Model") return w.name + ":0";
   return layer + "/" + w.name + ":0";
 }
 
@@ -264,7 +271,7 @@ Model assemble_model(const Model& arch_model, const Model* source, const Assembl
   for (auto& s : slots) {
     Layer& layer = target.layers[s.layer];
     Weight w;
-    w.name = weight_name_for(layer.name, s.expected, arch.dialect);
+    w.name = weight_name_for(layer, s.expected, arch.dialect);
     w.attr = s.expected.attr;
     w.trainable = s.expected.trainable;
     if (s.source) {

@@ -2,6 +2,7 @@
 #include "kmodel/diff.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <sstream>
@@ -29,10 +30,9 @@ double bf16_to_double(uint16_t b) {
   return f;
 }
 
-// Element i of a numeric tensor as double (complex: real and imaginary parts are elements 2i, 2i+1).
-double element(const Tensor& t, int64_t i) {
-  const uint8_t* p = t.data.data();
-  switch (t.dtype) {
+// Element i of numeric bytes as double (complex: real and imaginary parts are elements 2i, 2i+1).
+double element(const uint8_t* p, DType dtype, int64_t i) {
+  switch (dtype) {
     case DType::kFloat16: { uint16_t h; std::memcpy(&h, p + 2 * i, 2); return half_to_double(h); }
     case DType::kBFloat16: { uint16_t h; std::memcpy(&h, p + 2 * i, 2); return bf16_to_double(h); }
     case DType::kFloat32: case DType::kComplex64: { float f; std::memcpy(&f, p + 4 * i, 4); return f; }
@@ -49,47 +49,97 @@ double element(const Tensor& t, int64_t i) {
   }
 }
 
-int64_t scalar_count(const Tensor& t) {
-  int64_t n = t.num_elements();
-  if (t.dtype == DType::kComplex64 || t.dtype == DType::kComplex128) n *= 2;
-  return n;
+bool is_complex(DType t) { return t == DType::kComplex64 || t == DType::kComplex128; }
+// Bytes per scalar (a complex element is two scalars).
+size_t scalar_size(DType t) { return is_complex(t) ? dtype_size(t) / 2 : dtype_size(t); }
+
+// Streams a numeric tensor's bytes in chunks: straight from the file when the source exposes a raw
+// extent (contiguous little-endian bytes, e.g. an unfiltered HDF5 dataset), else from one load().
+class ChunkReader {
+ public:
+  explicit ChunkReader(const TensorRef& ref) : dtype_(ref.dtype()) {
+    int64_t scalars = ref.num_elements() * (is_complex(dtype_) ? 2 : 1);
+    total_ = static_cast<uint64_t>(scalars) * scalar_size(dtype_);
+    if (auto ext = ref.raw_extent(); ext && ext->size == total_) {
+      file_ = std::fopen(ext->path.c_str(), "rb");
+      if (file_) {
+        offset_ = ext->offset;
+        what_ = ref.describe();
+      }
+    }
+    if (!file_) {
+      tensor_ = ref.load();
+      if (tensor_.data.size() < total_)
+        throw BadInputError("", ref.describe(), "tensor data is shorter than its shape says");
+    }
+  }
+  ~ChunkReader() {
+    if (file_) std::fclose(file_);
+  }
+  ChunkReader(const ChunkReader&) = delete;
+  ChunkReader& operator=(const ChunkReader&) = delete;
+  // Pointer to the bytes of scalars [first, first + count).
+  const uint8_t* get(int64_t first, int64_t count) {
+    size_t sz = scalar_size(dtype_);
+    if (!file_) return tensor_.data.data() + static_cast<size_t>(first) * sz;
+    buf_.resize(static_cast<size_t>(count) * sz);
+    if (fseeko(file_, static_cast<off_t>(offset_ + static_cast<uint64_t>(first) * sz), SEEK_SET) != 0 ||
+        std::fread(buf_.data(), 1, buf_.size(), file_) != buf_.size())
+      throw IoError(what_, "cannot read tensor bytes");
+    return buf_.data();
+  }
+
+ private:
+  DType dtype_;
+  uint64_t total_ = 0, offset_ = 0;
+  std::FILE* file_ = nullptr;
+  std::string what_;
+  Tensor tensor_;
+  std::vector<uint8_t> buf_;
+};
+
+constexpr int64_t kChunkScalars = int64_t{1} << 20;
+
+void compare_strings(const Tensor& a, const Tensor& b, WeightDiff& d) {
+  d.elements = static_cast<int64_t>(a.strings.size());
+  for (size_t i = 0; i < a.strings.size() && i < b.strings.size(); ++i)
+    if (a.strings[i] != b.strings[i]) ++d.mismatches;
+  d.status = d.mismatches ? WeightStatus::kDiffers : WeightStatus::kEqual;
 }
 
-void compare_values(const Tensor& a, const Tensor& b, const DiffOptions& o, WeightDiff& d) {
-  if (a.dtype == DType::kString || b.dtype == DType::kString) {
-    d.elements = static_cast<int64_t>(a.strings.size());
-    for (size_t i = 0; i < a.strings.size() && i < b.strings.size(); ++i)
-      if (a.strings[i] != b.strings[i]) ++d.mismatches;
-    return;
-  }
-  int64_t n = scalar_count(a);
-  for (const Tensor* t : {&a, &b})
-    if (t->data.size() < static_cast<size_t>(t->num_elements()) * dtype_size(t->dtype))
-      throw BadInputError("", "", "tensor data is shorter than its shape says");
-  d.elements = a.num_elements();
+void compare_values(const TensorRef& ra, const TensorRef& rb, const DiffOptions& o, WeightDiff& d) {
+  ChunkReader ca(ra), cb(rb);
+  DType da = ra.dtype(), db = rb.dtype();
+  int64_t n = ra.num_elements() * (is_complex(da) ? 2 : 1);
+  d.elements = ra.num_elements();
   bool exact = true;
-  for (int64_t i = 0; i < n; ++i) {
-    double x = element(a, i), y = element(b, i);
-    bool xn = std::isnan(x), yn = std::isnan(y);
-    if (xn || yn) {
-      if (!(xn && yn && o.equal_nan)) ++d.mismatches;
-      if (!(xn && yn)) exact = false;
-      if (xn && yn && !o.equal_nan) exact = false;
-      continue;
+  for (int64_t first = 0; first < n; first += kChunkScalars) {
+    int64_t count = std::min(kChunkScalars, n - first);
+    const uint8_t* pa = ca.get(first, count);
+    const uint8_t* pb = cb.get(first, count);
+    for (int64_t j = 0; j < count; ++j) {
+      double x = element(pa, da, j), y = element(pb, db, j);
+      bool xn = std::isnan(x), yn = std::isnan(y);
+      if (xn || yn) {
+        if (!(xn && yn && o.equal_nan)) ++d.mismatches;
+        if (!(xn && yn)) exact = false;
+        if (xn && yn && !o.equal_nan) exact = false;
+        continue;
+      }
+      if (x == y) continue;
+      exact = false;
+      if (std::isinf(x) || std::isinf(y)) {  // unequal with an infinity: never close
+        ++d.mismatches;
+        d.max_abs = std::numeric_limits<double>::infinity();
+        d.max_rel = std::numeric_limits<double>::infinity();
+        continue;
+      }
+      double diff = std::fabs(x - y);
+      d.max_abs = std::max(d.max_abs, diff);
+      double rel = y != 0 ? diff / std::fabs(y) : std::numeric_limits<double>::infinity();
+      d.max_rel = std::max(d.max_rel, rel);
+      if (!(diff <= o.atol + o.rtol * std::fabs(y))) ++d.mismatches;
     }
-    if (x == y) continue;
-    exact = false;
-    if (std::isinf(x) || std::isinf(y)) {  // unequal with an infinity: never close
-      ++d.mismatches;
-      d.max_abs = std::numeric_limits<double>::infinity();
-      d.max_rel = std::numeric_limits<double>::infinity();
-      continue;
-    }
-    double diff = std::fabs(x - y);
-    d.max_abs = std::max(d.max_abs, diff);
-    double rel = y != 0 ? diff / std::fabs(y) : std::numeric_limits<double>::infinity();
-    d.max_rel = std::max(d.max_rel, rel);
-    if (!(diff <= o.atol + o.rtol * std::fabs(y))) ++d.mismatches;
   }
   if (d.mismatches > 0) d.status = WeightStatus::kDiffers;
   else d.status = exact ? WeightStatus::kEqual : WeightStatus::kWithinTolerance;
@@ -114,16 +164,16 @@ void compare_pair(const WeightPair& p, const DiffOptions& o, DiffResult& r, bool
   else if (!p.a) d.status = WeightStatus::kOnlyInB;
   else if (d.shape_a != d.shape_b) d.status = WeightStatus::kShapeMismatch;
   else {
-    // One pair at a time: both tensors are released at the end of this scope.
-    Tensor ta = p.a->weight->tensor.load();
-    Tensor tb = p.b->weight->tensor.load();
-    auto special = [](DType t) { return t == DType::kString || t == DType::kComplex64 || t == DType::kComplex128; };
-    bool strings = ta.dtype == DType::kString || tb.dtype == DType::kString;
-    if ((special(ta.dtype) || special(tb.dtype)) && ta.dtype != tb.dtype) {
+    // One pair at a time, streamed in chunks where the sources allow it; nothing is kept afterwards.
+    const TensorRef& ta = p.a->weight->tensor;
+    const TensorRef& tb = p.b->weight->tensor;
+    auto special = [](DType t) { return t == DType::kString || is_complex(t); };
+    if ((special(d.dtype_a) || special(d.dtype_b)) && d.dtype_a != d.dtype_b) {
       d.status = WeightStatus::kDTypeMismatch;
+    } else if (d.dtype_a == DType::kString) {
+      compare_strings(ta.load(), tb.load(), d);
     } else {
       compare_values(ta, tb, o, d);
-      if (strings) d.status = d.mismatches ? WeightStatus::kDiffers : WeightStatus::kEqual;
       if (d.dtype_a != d.dtype_b) d.status = WeightStatus::kDTypeMismatch;
     }
   }
