@@ -349,9 +349,9 @@ std::string keras3_config(const Model& model, const WriteOptions& options, const
                            "a .keras archive needs the model architecture and this model has none (weights only); "
                            "write a Keras 3 weights file with --weights-only, or an .h5, or pass the architecture");
   }
-  bool keras3 = model.dialect == KerasDialect::kKeras3 ||
-                detect_dialect(model.model_config, "") == KerasDialect::kKeras3;
-  std::string text = keras3 ? model.model_config : to_keras3_model_config(model.model_config, &warnings);
+  // Decided by content, not by Model::dialect: Keras 3's legacy H5 writer stores Keras 2 style configs
+  // with keras_version 3.x. to_keras3_model_config returns Keras 3 text unchanged.
+  std::string text = to_keras3_model_config(model.model_config, &warnings);
   auto doc = json::parse(text, path);
   auto& a = doc.GetAllocator();
   bool changed = false;
