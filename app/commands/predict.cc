@@ -6,6 +6,9 @@
 #include <map>
 
 #include <spdlog/spdlog.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "commands/commands.h"
 #include "kmodel/error.h"
@@ -48,6 +51,12 @@ void register_predict(CLI::App& app, GlobalOptions& global) {
                   "Also time N extra runs of the whole input (after one warm-up) and print the mean to stderr");
   cmd->callback([args, &global]() {
     if (args->batch_size < 0) throw UsageError("--batch-size must be positive");
+#if defined(__GLIBC__)
+    // Layer outputs are large, short-lived buffers: keep freed memory in the heap instead of
+    // returning it to the kernel after every layer (saves page faults and kernel zeroing per run).
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
     ReadOptions ro;
     ro.weights_path = args->weights;
     Model model = read(args->model, ro);

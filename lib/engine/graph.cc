@@ -1,6 +1,9 @@
 // Graph building and execution (see graph.h).
 #include "engine/graph.h"
 
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 
 #include "core/json_util.h"
@@ -246,9 +249,14 @@ std::vector<Array> Graph::run(const std::vector<Array>& inputs) const {
   if (sequential_) {
     std::vector<Array> args{inputs[0]};
     Mask mask;
+    static const bool profile = std::getenv("KMODEL_PROFILE") != nullptr;  // per-layer times on stderr
     for (const auto& n : nodes_) {
       if (n->is_input) continue;
+      auto t0 = std::chrono::steady_clock::now();
       std::vector<Array> outs = n->layer->apply(args, mask);
+      if (profile)
+        std::fprintf(stderr, "profile: %-24s %10.3f ms\n", n->spec.name.c_str(),
+                     std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
       mask = n->layer->output_mask(args, mask, outs);
       if (&n == &nodes_.back()) return outs;
       args.clear();

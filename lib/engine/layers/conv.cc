@@ -93,8 +93,8 @@ class Conv : public Layer {
     if (pointwise) {
       MapR(out.values.data(), B * P, F).noalias() = CMapR(x.values.data(), B * P, C) * W;
     } else {
-      // Batch items in chunks so the patch matrix stays under ~16 M floats.
-      const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 24) / std::max<int64_t>(P * K, 1));
+      // Batch items in chunks so the patch matrix stays cache-sized (~1 MB) between im2col and GEMM.
+      const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 18) / std::max<int64_t>(P * K, 1));
       thread_local std::vector<float> cols;  // patch buffer reused across calls (engine is single-threaded)
       for (int64_t b0 = 0; b0 < B; b0 += chunk) {
         const int64_t nb = std::min(chunk, B - b0);
@@ -102,6 +102,10 @@ class Conv : public Layer {
         for (int64_t gi = 0; gi < cp_.groups; ++gi) {
           for (int64_t b = 0; b < nb; ++b)
             im2col(x.values.data() + (b0 + b) * in_item, g, C, gi * cg, cg, cols.data() + b * P * K);
+          if (cp_.groups == 1) {  // contiguous maps: Eigen's fastest GEMM path
+            MapR(out.values.data() + b0 * P * F, nb * P, F).noalias() = CMapR(cols.data(), nb * P, K) * W;
+            continue;
+          }
           Eigen::Map<MatR, 0, Eigen::OuterStride<>> Y(out.values.data() + b0 * P * F + gi * Fg, nb * P, Fg,
                                                       Eigen::OuterStride<>(F));
           Y.noalias() = CMapR(cols.data(), nb * P, K) * W.middleCols(gi * Fg, Fg);

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): `kmodel predict` vs onnxruntime-node on the same weights, one thread each.
+# Models: MLP 784-512-512-10, MNIST-sized CNN, LSTM(128) over 50 steps; batch 1 and 64. Also kmodel's
+# Dense(512->512) at batch 64 vs a plain Eigen GEMM of that shape. Times are in-process (kmodel
+# predict --bench, ort session.run), excluding model loading; the minimum over runs is compared
+# because shared machines add noise. Outputs of both engines are checked to agree (1e-5).
+# Needs: python3-onnx (apt), node + npm (npm ci --ignore-scripts in scripts/bench_predict), g++.
+# Usage: scripts/bench_predict.sh [KMODEL] [RUNS]   (default build/kmodel, 100 runs)
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+KMODEL="${1:-$HERE/../build/kmodel}"
+RUNS="${2:-100}"
+PY=/usr/bin/python3
+B="$HERE/bench_predict"
+$PY -c "import onnx" 2>/dev/null || { echo "needs python3-onnx: apt-get install -y python3-onnx" >&2; exit 1; }
+[ -d "$B/node_modules/onnxruntime-node" ] || (cd "$B" && npm ci --ignore-scripts --no-audit --no-fund >/dev/null)
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+export OMP_NUM_THREADS=1
+$PY "$B/make_models.py" "$T"
+
+min_of() { sed -n 's/.*min \([0-9.e+-]*\) ms.*/\1/p'; }
+printf "%-6s %5s %12s %12s %8s\n" model batch "kmodel ms" "ort ms" "k/ort"
+for m in mlp cnn lstm; do
+  for b in 1 64; do
+    x="$T/${m}_b$b"
+    shape=$($PY -c "import numpy as np; print(','.join(map(str, np.load('$x.npy').shape)))")
+    ort=$(node "$B/ort_bench.js" "$T/$m.onnx" "$x.bin" "$shape" "$RUNS" "$x.ort.bin" | min_of)
+    km=$("$KMODEL" predict "$T/$m.h5" -i "$x.npy" -o "$x.k.npy" --bench "$RUNS" 2>&1 >/dev/null | min_of)
+    $PY -c "
+import numpy as np
+k = np.load('$x.k.npy'); o = np.fromfile('$x.ort.bin', dtype=np.float32).reshape(k.shape)
+assert np.allclose(k, o, rtol=1e-5, atol=1e-6), float(np.abs(k - o).max())"
+    printf "%-6s %5s %12.4f %12.4f %8.2f\n" "$m" "$b" "$km" "$ort" "$(echo "$km / $ort" | bc -l)"
+  done
+done
+
+g++ -O3 -DNDEBUG ${CXXFLAGS:-} -I/usr/include/eigen3 "$B/gemm_bench.cc" -o "$T/gemm_bench"
+eig=$("$T/gemm_bench" 64 "$RUNS" | min_of)
+km=$("$KMODEL" predict "$T/dense.h5" -i "$T/dense_b64.npy" -o "$T/dense.k.npy" --bench "$RUNS" 2>&1 >/dev/null | min_of)
+gflop=$(echo "2 * 64 * 512 * 512 / 1000000000" | bc -l)
+printf "dense 64x512x512: kmodel %.4f ms (%.1f GFLOP/s), plain Eigen GEMM %.4f ms (%.1f GFLOP/s): kmodel at %.0f%% of Eigen\n" \
+  "$km" "$(echo "$gflop / ($km / 1000)" | bc -l)" "$eig" "$(echo "$gflop / ($eig / 1000)" | bc -l)" "$(echo "100 * $eig / $km" | bc -l)"
