@@ -164,6 +164,105 @@ def case_bn_axis1(out):
          [("bn", [("bn/gamma:0", g), ("bn/beta:0", be), ("bn/moving_mean:0", m), ("bn/moving_variance:0", v)])], {"x": x}, y)
 
 
+def case_misc(out):
+    """Layers without a tfjs twin: Conv1DTranspose, DepthwiseConv1D, SeparableConv1D, UnitNormalization,
+    GroupNormalization, Normalization, Rescaling, log_softmax, 3D padding/cropping/upsampling, global 3D pooling."""
+    n = 0
+    # Conv1DTranspose, stride 2, same padding: out[i*s + j - pad] += x[i] . W[j]^T, pad = (keff - s) / 2 (TF)
+    x = r(2, 5, 3, lo=-1, hi=1)
+    k, b = r(3, 4, 3), r(4)  # (k, filters, in)
+    L, s_, kk = 10, 2, 3
+    pad = max((5 - 1) * s_ + kk - L, 0) // 2
+    y = np.zeros((2, L, 4), np.float64)
+    for i in range(5):
+        for j in range(kk):
+            o = i * s_ + j - pad
+            if 0 <= o < L:
+                y[:, o] += x[:, i] @ k[j].T
+    y += b
+    cfg = {"name": "ct", "filters": 4, "kernel_size": [3], "strides": [2], "padding": "same", "output_padding": None,
+           "data_format": "channels_last", "dilation_rate": [1], "activation": "linear", "use_bias": True}
+    save(out, "ref_conv1d_transpose", sequential((5, 3), [{"class_name": "Conv1DTranspose", "config": cfg}]),
+         [("ct", [("ct/kernel:0", k), ("ct/bias:0", b)])], {"x": x}, y)
+    n += 1
+    # DepthwiseConv1D (multiplier 2, valid) and SeparableConv1D (same) with relu
+    x = r(2, 7, 3, lo=-1, hi=1)
+    dw, db = r(3, 3, 2), r(6)
+    dep = np.stack([np.einsum("bkc,kcm->bcm", x[:, t:t + 3], dw).reshape(2, 6) for t in range(5)], axis=1) + db
+    cfg = {"name": "dw", "kernel_size": [3], "strides": [1], "padding": "valid", "depth_multiplier": 2,
+           "data_format": "channels_last", "dilation_rate": [1], "activation": "linear", "use_bias": True}
+    save(out, "ref_depthwise_conv1d", sequential((7, 3), [{"class_name": "DepthwiseConv1D", "config": cfg}]),
+         [("dw", [("dw/depthwise_kernel:0", dw), ("dw/bias:0", db)])], {"x": x}, dep)
+    pw, pb = r(1, 6, 4), r(4)
+    xp = np.concatenate([np.zeros((2, 1, 3), np.float32), x, np.zeros((2, 1, 3), np.float32)], axis=1)
+    dep_same = np.stack([np.einsum("bkc,kcm->bcm", xp[:, t:t + 3], dw).reshape(2, 6) for t in range(7)], axis=1)
+    sep = np.maximum(dep_same @ pw[0] + pb, 0)
+    cfg = {"name": "sc", "filters": 4, "kernel_size": [3], "strides": [1], "padding": "same", "depth_multiplier": 2,
+           "data_format": "channels_last", "dilation_rate": [1], "activation": "relu", "use_bias": True}
+    save(out, "ref_separable_conv1d", sequential((7, 3), [{"class_name": "SeparableConv1D", "config": cfg}]),
+         [("sc", [("sc/depthwise_kernel:0", dw), ("sc/pointwise_kernel:0", pw), ("sc/bias:0", pb)])], {"x": x}, sep)
+    n += 2
+    # UnitNormalization, GroupNormalization (4 groups over 8 channels, spatial 3x2), LayerNorm rms-free
+    x = r(2, 3, 2, 8, lo=-2, hi=2)
+    un = x / np.sqrt(np.maximum((x * x).sum(-1, keepdims=True), 1e-12))
+    save(out, "ref_unit_normalization", sequential((3, 2, 8), [{"class_name": "UnitNormalization", "config": {"name": "un", "axis": -1}}]),
+         [], {"x": x}, un)
+    g, be = r(8), r(8)
+    xg = x.reshape(2, 6, 4, 2).astype(np.float64)
+    mean = xg.mean(axis=(1, 3), keepdims=True)
+    var = xg.var(axis=(1, 3), keepdims=True)
+    gn = ((xg - mean) / np.sqrt(var + 1e-3)).reshape(2, 3, 2, 8) * g + be
+    save(out, "ref_group_normalization", sequential((3, 2, 8), [{"class_name": "GroupNormalization", "config": {"name": "gn", "groups": 4, "axis": -1, "epsilon": 1e-3, "center": True, "scale": True}}]),
+         [("gn", [("gn/gamma:0", g), ("gn/beta:0", be)])], {"x": x}, gn)
+    n += 2
+    # Normalization (weights mean/variance/count), Rescaling, log_softmax Activation
+    x = r(3, 4, lo=-3, hi=3)
+    mu, va = r(4), r(4, lo=0.2, hi=2)
+    y = np.log(softmax((x - mu) / np.sqrt(va) * 0.5 + 0.25))
+    layers = [{"class_name": "Normalization", "config": {"name": "nm", "axis": [-1], "mean": None, "variance": None, "invert": False}},
+              {"class_name": "Rescaling", "config": {"name": "rs", "scale": 0.5, "offset": 0.25}},
+              {"class_name": "Activation", "config": {"name": "ls", "activation": "log_softmax"}}]
+    save(out, "ref_normalization_rescaling_log_softmax", sequential((4,), layers),
+         [("nm", [("nm/mean:0", mu), ("nm/variance:0", va), ("nm/count:0", np.array(10, np.int64))]), ("rs", []), ("ls", [])],
+         {"x": x}, y)
+    n += 1
+    # ZeroPadding3D -> Cropping3D -> UpSampling3D -> GlobalAveragePooling3D(keepdims) and GlobalMax3D
+    x = r(2, 2, 3, 2, 3, lo=-1, hi=1)
+    z = np.pad(x, ((0, 0), (1, 1), (0, 2), (1, 0), (0, 0)))
+    c = z[:, 1:, :, 1:]
+    u = c.repeat(2, axis=1).repeat(1, axis=2).repeat(2, axis=3)
+    y = u.mean(axis=(1, 2, 3), keepdims=True)
+    layers = [{"class_name": "ZeroPadding3D", "config": {"name": "zp", "padding": [[1, 1], [0, 2], [1, 0]]}},
+              {"class_name": "Cropping3D", "config": {"name": "cr", "cropping": [[1, 0], [0, 0], [1, 0]]}},
+              {"class_name": "UpSampling3D", "config": {"name": "up", "size": [2, 1, 2]}},
+              {"class_name": "GlobalAveragePooling3D", "config": {"name": "gp", "keepdims": True}}]
+    save(out, "ref_pad_crop_up_pool_3d", sequential((2, 3, 2, 3), layers), [], {"x": x}, y)
+    n += 1
+    return n
+
+
+def case_keras3_functional(out):
+    """A Keras 3 dialect config (batch_shape, module/registered_name, __keras_tensor__ call args)."""
+    a, b = r(3, 4, lo=-1, hi=1), r(3, 4, lo=-1, hi=1)
+    k, bias = r(4, 2), r(2)
+    kt = lambda name, shape: {"class_name": "__keras_tensor__", "config": {"shape": [None] + shape, "dtype": "float32", "keras_history": [name, 0, 0]}}
+    ent = lambda cls, name, cfg, args: {"module": "keras.layers", "class_name": cls, "registered_name": None, "name": name,
+                                        "config": dict(cfg, name=name), "inbound_nodes": [{"args": args, "kwargs": {}}] if args is not None else []}
+    layers = [ent("InputLayer", "a", {"batch_shape": [None, 4], "dtype": "float32"}, None),
+              ent("InputLayer", "b", {"batch_shape": [None, 4], "dtype": "float32"}, None),
+              ent("Add", "add", {}, [[kt("a", [4]), kt("b", [4])]]),
+              ent("Dense", "dense", {"units": 2, "activation": "hard_sigmoid", "use_bias": True}, [kt("add", [4])])]
+    cfg = {"module": "keras", "class_name": "Functional", "registered_name": "Functional",
+           "config": {"name": "functional", "trainable": True, "layers": layers,
+                      "input_layers": [["a", 0, 0], ["b", 0, 0]], "output_layers": [["dense", 0, 0]]}}
+    y = np.clip(((a + b) @ k + bias) / 6 + 0.5, 0, 1)  # Keras 3 hard_sigmoid = relu6(x + 3) / 6
+    path = os.path.join(out, "ref_keras3_functional.h5")
+    save(out, "ref_keras3_functional", cfg, [("dense", [("dense/kernel", k), ("dense/bias", bias)])], {"a": a, "b": b}, y)
+    with h5py.File(path, "a") as f:
+        f.attrs["keras_version"] = b"3.6.0"
+    return 1
+
+
 def main(out):
     os.makedirs(out, exist_ok=True)
     n = 0
@@ -180,7 +279,8 @@ def main(out):
     case_causal_conv1d(out)
     case_subtract_crop_up(out)
     case_bn_axis1(out)
-    print("reference cases written: %d" % (n + 3))
+    n += 3 + case_misc(out) + case_keras3_functional(out)
+    print("reference cases written: %d" % n)
 
 
 if __name__ == "__main__":
