@@ -147,7 +147,10 @@ Model assemble_model(const Model& arch_model, const Model* source, const Assembl
     const Layer& layer = target.layers[li];
     auto it = shapes.find(layer.name);
     if (it == shapes.end() || !it->second.known) {
-      report.unknown_layers.push_back(layer.name + " (" + layer.class_name + ")");
+      std::string how = !source ? "kmodel cannot create its weights, if it has any"
+                        : options.by == MatchBy::kName ? "weights taken as they are from the source layer of that name"
+                                                       : "weights unknown";
+      report.unknown_layers.push_back(layer.name + " (" + layer.class_name + "): " + how);
       unknown_with_weights.push_back(li);
       continue;
     }
@@ -195,13 +198,17 @@ Model assemble_model(const Model& arch_model, const Model* source, const Assembl
       }
     } else {
       bool unknown_weighted = false;
+      std::vector<std::string> unknown_names;
       for (size_t li : unknown_with_weights) {
         const std::string& cls = target.layers[li].class_name;
-        if (cls != "Lambda" && cls != "TFOpLambda" && cls != "SlicingOpLambda") unknown_weighted = true;
+        if (cls != "Lambda" && cls != "TFOpLambda" && cls != "SlicingOpLambda") {
+          unknown_weighted = true;
+          unknown_names.push_back(target.layers[li].name + " (" + cls + ")");
+        }
       }
       if (unknown_weighted && !src.empty()) {
         report.error = "--by order needs the weight count of every layer, but kmodel does not know the layer class of " +
-                       join(report.unknown_layers) + "; use --by name";
+                       join(unknown_names) + "; use --by name";
       } else {
         size_t n = std::min(slots.size(), src.size());
         for (size_t i = 0; i < n; ++i) {

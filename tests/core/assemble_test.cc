@@ -222,3 +222,33 @@ TEST_CASE("assemble with --init only: every weight fresh and reproducible", "[di
   Model none;
   CHECK_THROWS_AS(assemble_model(none, nullptr, o, rep), UsageError);
 }
+
+TEST_CASE("assemble: layers of unknown classes", "[diff][assemble]") {
+  const char* json = R"({"class_name": "Sequential", "config": {"name": "s", "layers": [
+    {"class_name": "Dense", "config": {"name": "d1", "units": 2, "batch_input_shape": [null, 3]}},
+    {"class_name": "MyQuantDense", "config": {"name": "q", "units": 2}},
+    {"class_name": "Dense", "config": {"name": "d2", "units": 1}}]}})";
+  Model source;
+  source.layers.push_back(dense("d1", 3, 2, 0));
+  Layer q;
+  q.name = "q";
+  q.class_name = "MyQuantDense";
+  q.weights.push_back(weight("q/kernel:0", seq({2, 2}, 9)));
+  source.layers.push_back(q);
+  source.layers.push_back(dense("d2", 2, 1, 3));
+  AssembleReport rep;
+  // By name the custom layer's weights travel as they are.
+  Model m = assemble_model(arch_model(json), &source, AssembleOptions{}, rep);
+  INFO(rep.text());
+  CHECK(rep.ok());
+  CHECK(rep.expected == 4);
+  CHECK(rep.loaded.size() == 5);
+  REQUIRE(find(m, "q").weights.size() == 1);
+  CHECK(floats(find(m, "q").weights[0].tensor)[0] == 9.0f);
+  CHECK(rep.unknown_layers == std::vector<std::string>{"q (MyQuantDense): weights taken as they are from the source layer of that name"});
+  // By order kmodel cannot know how many weights the custom layer takes.
+  AssembleOptions o;
+  o.by = MatchBy::kOrder;
+  assemble_model(arch_model(json), &source, o, rep);
+  CHECK(rep.error.find("kmodel does not know the layer class of q (MyQuantDense); use --by name") != std::string::npos);
+}
