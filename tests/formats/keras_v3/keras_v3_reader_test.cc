@@ -174,3 +174,22 @@ TEST_CASE("keras3 reader refuses hostile archives", "[keras_v3]") {
   CHECK_FALSE(fs::exists(dir.parent_path() / "escape.txt"));
   fs::remove_all(dir);
 }
+
+TEST_CASE("keras3 reader: archives re-packed with deflate read the same", "[keras_v3]") {
+  std::string src = KMODEL_TESTDATA "/keras_v3/stock_rnn_model.keras";
+  std::string dst = (fs::temp_directory_path() / ("kmodel_k3_deflated_" + std::to_string(::getpid()) + ".keras")).string();
+  std::string cmd = "/usr/bin/python3 -c \"import zipfile,sys\n"
+                    "zi=zipfile.ZipFile(sys.argv[1]); zo=zipfile.ZipFile(sys.argv[2],'w',zipfile.ZIP_DEFLATED)\n"
+                    "[zo.writestr(i.filename, zi.read(i.filename)) for i in zi.infolist()]\n"
+                    "zo.close()\" " + src + " " + dst;
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  Model a = read(src);
+  Model b = read(dst);
+  REQUIRE(a.layers.size() == b.layers.size());
+  for (size_t i = 0; i < a.layers.size(); ++i) {
+    REQUIRE(a.layers[i].weights.size() == b.layers[i].weights.size());
+    for (size_t j = 0; j < a.layers[i].weights.size(); ++j)
+      CHECK(a.layers[i].weights[j].tensor.load().data == b.layers[i].weights[j].tensor.load().data);
+  }
+  fs::remove(dst);
+}

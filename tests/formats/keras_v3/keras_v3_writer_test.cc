@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -397,4 +398,68 @@ TEST_CASE("keras3 writer: assets/ entries survive a round trip byte for byte", "
   REQUIRE(z.entries().size() == 4);
   CHECK(z.entries()[3].name == "assets/layers/string_lookup/vocabulary.txt");
   CHECK(z.read("assets/layers/string_lookup/vocabulary.txt") == "[UNK]\na\nb\n");
+}
+
+TEST_CASE("keras3 writer and reader: a Sequential nested in a Functional model", "[keras_v3]") {
+  Model m;
+  m.origin = Format::kH5;
+  m.keras_version = "2.15.0";
+  m.dialect = KerasDialect::kKeras2;
+  m.model_config = R"({"class_name": "Functional", "config": {"name": "outer", "layers": [
+    {"class_name": "InputLayer", "name": "inp", "inbound_nodes": [],
+     "config": {"batch_input_shape": [null, 4], "dtype": "float32", "sparse": false, "ragged": false, "name": "inp"}},
+    {"class_name": "Sequential", "name": "inner", "inbound_nodes": [[["inp", 0, 0, {}]]],
+     "config": {"name": "inner", "layers": [
+       {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 4], "dtype": "float32", "sparse": false, "ragged": false, "name": "inner_in"}},
+       {"class_name": "Dense", "config": {"name": "dense_a", "trainable": true, "dtype": "float32", "units": 3, "activation": "relu", "use_bias": true}},
+       {"class_name": "Dense", "config": {"name": "dense_b", "trainable": true, "dtype": "float32", "units": 2, "activation": "linear", "use_bias": true}}]}},
+    {"class_name": "Dense", "name": "head", "inbound_nodes": [[["inner", 1, 0, {}]]],
+     "config": {"name": "head", "trainable": true, "dtype": "float32", "units": 1, "activation": "linear", "use_bias": true}}],
+    "input_layers": [["inp", 0, 0]], "output_layers": [["head", 0, 0]]}})";
+  auto tensor = [](Shape shape, float base) {
+    Tensor t;
+    t.dtype = DType::kFloat32;
+    t.shape = shape;
+    int64_t n = 1;
+    for (auto d : shape) n *= d;
+    t.data.resize(static_cast<size_t>(n) * 4);
+    for (int64_t i = 0; i < n; ++i) {
+      float v = base + static_cast<float>(i);
+      std::memcpy(t.data.data() + i * 4, &v, 4);
+    }
+    return TensorRef::from_tensor(t);
+  };
+  auto weight = [&](const std::string& name, const std::string& attr, Shape s, float base) {
+    Weight w;
+    w.name = name;
+    w.attr = attr;
+    w.tensor = tensor(s, base);
+    return w;
+  };
+  m.layers.push_back(Layer{"inp", "InputLayer", {}});
+  m.layers.push_back(Layer{"inner", "Sequential",
+                           {weight("dense_a/kernel:0", "dense_a/kernel", {4, 3}, 100), weight("dense_a/bias:0", "dense_a/bias", {3}, 200),
+                            weight("dense_b/kernel:0", "dense_b/kernel", {3, 2}, 300), weight("dense_b/bias:0", "dense_b/bias", {2}, 400)}});
+  m.layers.push_back(Layer{"head", "Dense", {weight("head/kernel:0", "kernel", {2, 1}, 500), weight("head/bias:0", "bias", {1}, 600)}});
+  std::string dst = out_dir() + "/nested.keras";
+  write(m, dst, Format::kKerasV3);
+  CHECK(structure_ok(dst));
+  std::string cmd = "/usr/bin/python3 -c \"import io,sys,zipfile,h5py\n"
+                    "f=h5py.File(io.BytesIO(zipfile.ZipFile(sys.argv[1]).read('model.weights.h5')),'r')\n"
+                    "assert f['layers/sequential/layers/dense/vars/0'].shape==(4,3)\n"
+                    "assert f['layers/sequential/layers/dense/vars/0'][0,0]==100\n"
+                    "assert f['layers/sequential/layers/dense_1/vars/1'][1]==401\n"
+                    "assert f['layers/dense/vars/0'].shape==(2,1)\n"
+                    "assert f['layers/sequential/layers/dense/vars'].attrs['name']=='dense_a'\n"
+                    "assert 'layers/input_layer/vars' in f\" " + dst;
+  CHECK(std::system(cmd.c_str()) == 0);
+  Model b = read(dst);
+  require_same_weights(m, b);
+  const Layer* inner = nullptr;
+  for (const auto& l : b.layers)
+    if (l.name == "inner") inner = &l;
+  REQUIRE(inner);
+  REQUIRE(inner->weights.size() == 4);
+  CHECK(inner->weights[0].name == "dense_a/kernel:0");
+  CHECK(inner->weights[3].name == "dense_b/bias:0");
 }
