@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/json_util.h"
+#include "core/keras3_dialect.h"
 #include "formats/keras_v3/keras_v3_format.h"
 #include "formats/keras_v3/keras_v3_layout.h"
 #include "io/atomic_output.h"
@@ -524,6 +525,18 @@ Model read(const std::string& path, const ReadOptions& options) {
     if (!is_keras3_weights_h5(wf->file.get()))
       throw BadInputError(path, "/", "not a Keras 3 weights file (no layers/ or vars/ groups)");
     model.keras_version = "3";
+    // `--arch`: an architecture (any format, any dialect) names the variables, as model.load_weights would.
+    if (!options.arch_path.empty()) {
+      Model archm = kmodel::read(options.arch_path);
+      if (!archm.has_architecture())
+        throw UsageError("--arch " + options.arch_path + " holds no model architecture");
+      std::string k3 = to_keras3_model_config(archm.model_config, &warnings);
+      apply_config(model, k3, options.arch_path, arch, warnings);
+      if (model.training_config.empty() && !archm.training_config.empty())
+        model.training_config = is_keras3_compile_config(archm.training_config)
+                                    ? archm.training_config
+                                    : to_keras3_compile_config(archm.training_config, &warnings);
+    }
   }
 
   if (!metadata.empty()) {

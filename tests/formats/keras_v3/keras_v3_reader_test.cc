@@ -193,3 +193,38 @@ TEST_CASE("keras3 reader: archives re-packed with deflate read the same", "[kera
   }
   fs::remove(dst);
 }
+
+TEST_CASE("keras3 reader: standalone weights file named by an architecture (--arch)", "[keras_v3]") {
+  std::string dir = (fs::temp_directory_path() / ("kmodel_k3_arch_" + std::to_string(::getpid()))).string();
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  // Keras 2 H5 model -> Keras 3 weights file; the H5's own (Keras 2) config names it again.
+  std::string h5 = KMODEL_TESTDATA "/h5/fml_keras_3layer_batch_norm_h5__keras_3layer_batch_norm.h5";
+  Model src = read(h5);
+  WriteOptions wo;
+  wo.weights_only = true;
+  std::string w = dir + "/bn.weights.h5";
+  write(src, w, Format::kKerasV3, wo);
+  ReadOptions ro;
+  ro.arch_path = h5;
+  Model m = read(w, ro);
+  CHECK(m.has_architecture());
+  CHECK(m.dialect == KerasDialect::kKeras3);
+  size_t compared = 0;
+  for (const auto& l : src.layers) {
+    const Layer* x = find_layer(m, l.name);
+    REQUIRE(x);
+    REQUIRE(x->weights.size() == l.weights.size());
+    for (size_t i = 0; i < l.weights.size(); ++i) {
+      CHECK(x->weights[i].attr == l.weights[i].attr);
+      CHECK(x->weights[i].tensor.load().data == l.weights[i].tensor.load().data);
+      ++compared;
+    }
+  }
+  CHECK(compared >= 10);  // dense, batch norm (gamma, beta, moving mean/variance), ...
+  // Without the architecture the same file still loads, layers named by their `name` attributes.
+  Model bare = read(w);
+  CHECK_FALSE(bare.has_architecture());
+  CHECK(find_layer(bare, src.layers[1].name) != nullptr);
+  fs::remove_all(dir);
+}
