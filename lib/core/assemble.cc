@@ -124,6 +124,10 @@ Model assemble_model(const Model& arch_model, const Model* source, const Assembl
     throw UsageError("'" + arch_model.path + "' holds no architecture (model config) to assemble a model from");
   const std::string file = arch_model.path;
   ArchitectureSpec arch = parse_architecture(arch_model.model_config, file);
+  // The artifact knows its Keras version better than the config text does (an H5 model_config has
+  // no keras_version, and a Keras 2 Embedding's "output_dim" looks like Keras 1 to the text heuristic).
+  if (arch_model.dialect != KerasDialect::kUnknown) arch.dialect = arch_model.dialect;
+  else if (!arch_model.keras_version.empty()) arch.dialect = detect_dialect(arch_model.model_config, arch_model.keras_version);
   auto shapes = infer_layer_shapes(arch, file);
 
   Model target;

@@ -722,9 +722,10 @@ bool one_of(const std::string& s, std::initializer_list<const char*> names) {
   return false;
 }
 
+// The spatial rank in a class name: "Conv2D" -> 2, "Conv3DTranspose" -> 3, "ZeroPadding1D" -> 1.
 int trailing_rank(const std::string& cls) {
-  if (cls.size() >= 2 && cls[cls.size() - 1] == 'D' && std::isdigit(static_cast<unsigned char>(cls[cls.size() - 2])))
-    return cls[cls.size() - 2] - '0';
+  for (size_t i = 0; i + 1 < cls.size(); ++i)
+    if (cls[i] >= '1' && cls[i] <= '3' && cls[i + 1] == 'D') return cls[i] - '0';
   return 0;
 }
 

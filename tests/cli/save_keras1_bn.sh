@@ -39,6 +39,14 @@ PY
 rc=$(run diff-weights "$T/bn.h5" "$D/keras_3layer_batch_norm.h5")
 [ "$rc" = 0 ] || fail "bn diff: $(cat "$T/out")"
 
+# A tf.keras H5 with an Embedding: its model_config carries no keras_version and "output_dim"
+# must not be taken for Keras 1; the file's own version decides (weights named "embeddings").
+rc=$(run save --arch "$D/misc_0.h5" -o "$T/misc.h5")
+[ "$rc" = 0 ] || fail "embedding re-save: exit $rc: $(cat "$T/out" "$T/err")"
+grep -q "loaded     embedding/embeddings <- embedding/embeddings:0" "$T/out" || fail "embedding names: $(cat "$T/out")"
+rc=$(run diff-weights "$T/misc.h5" "$D/misc_0.h5")
+[ "$rc" = 0 ] || fail "embedding diff: $(cat "$T/out")"
+
 # Two architectures without weights: nothing to compare is a usage error (exit 2).
 rc=$(run diff-weights "$D/simple_lstm_tf_keras_1_config.json" "$D/conv2d_1layer.json")
 [ "$rc" = 2 ] || fail "no weights: exit $rc"

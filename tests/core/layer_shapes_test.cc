@@ -228,3 +228,79 @@ TEST_CASE("layer_shapes: nested Sequential inside Functional and unknown classes
   CHECK_FALSE(s.at("custom").known);
   CHECK(output_shape_str(s.at("custom")) == "?");
 }
+
+TEST_CASE("layer_shapes: recurrent, wrapper, reshaping, transposed/separable/grouped conv, norm layers",
+          "[diff][layer_shapes]") {
+  // Hand-computed expectations from the Keras layer definitions (build() weight shapes and
+  // compute_output_shape), one functional model with three inputs.
+  const char* json = R"({"class_name": "Functional", "config": {"name": "zoo", "layers": [
+    {"class_name": "InputLayer", "name": "seq", "inbound_nodes": [], "config": {"batch_input_shape": [null, 10, 8], "name": "seq"}},
+    {"class_name": "TimeDistributed", "name": "td", "inbound_nodes": [[["seq", 0, 0, {}]]], "config": {"name": "td",
+       "layer": {"class_name": "Dense", "config": {"name": "inner", "units": 4}}}},
+    {"class_name": "GRU", "name": "gru", "inbound_nodes": [[["td", 0, 0, {}]]], "config": {"name": "gru", "units": 6, "return_sequences": true, "reset_after": true}},
+    {"class_name": "SimpleRNN", "name": "rnn", "inbound_nodes": [[["gru", 0, 0, {}]]], "config": {"name": "rnn", "units": 5}},
+    {"class_name": "RepeatVector", "name": "rep", "inbound_nodes": [[["rnn", 0, 0, {}]]], "config": {"name": "rep", "n": 3}},
+    {"class_name": "Permute", "name": "perm", "inbound_nodes": [[["rep", 0, 0, {}]]], "config": {"name": "perm", "dims": [2, 1]}},
+    {"class_name": "Reshape", "name": "flat", "inbound_nodes": [[["perm", 0, 0, {}]]], "config": {"name": "flat", "target_shape": [15]}},
+    {"class_name": "Reshape", "name": "back", "inbound_nodes": [[["flat", 0, 0, {}]]], "config": {"name": "back", "target_shape": [-1, 5]}},
+    {"class_name": "LayerNormalization", "name": "ln", "inbound_nodes": [[["back", 0, 0, {}]]], "config": {"name": "ln", "axis": -1}},
+    {"class_name": "PReLU", "name": "prelu", "inbound_nodes": [[["ln", 0, 0, {}]]], "config": {"name": "prelu", "shared_axes": [1]}},
+    {"class_name": "Conv1DTranspose", "name": "up", "inbound_nodes": [[["prelu", 0, 0, {}]]], "config": {"name": "up", "filters": 2, "kernel_size": 3, "strides": 2, "padding": "same"}},
+    {"class_name": "InputLayer", "name": "img", "inbound_nodes": [], "config": {"batch_input_shape": [null, 32, 32, 3], "name": "img"}},
+    {"class_name": "SeparableConv2D", "name": "sep", "inbound_nodes": [[["img", 0, 0, {}]]], "config": {"name": "sep", "filters": 8, "kernel_size": [3, 3], "depth_multiplier": 2}},
+    {"class_name": "Conv2D", "name": "grp", "inbound_nodes": [[["sep", 0, 0, {}]]], "config": {"name": "grp", "filters": 4, "kernel_size": 3, "strides": 2, "padding": "same", "groups": 2}},
+    {"class_name": "Conv2DTranspose", "name": "tr", "inbound_nodes": [[["grp", 0, 0, {}]]], "config": {"name": "tr", "filters": 2, "kernel_size": [3, 3], "strides": [2, 2], "padding": "valid"}},
+    {"class_name": "GlobalAveragePooling2D", "name": "gap", "inbound_nodes": [[["tr", 0, 0, {}]]], "config": {"name": "gap"}},
+    {"class_name": "BatchNormalization", "name": "bn", "inbound_nodes": [[["gap", 0, 0, {}]]], "config": {"name": "bn", "trainable": false, "center": false}},
+    {"class_name": "Normalization", "name": "norm", "inbound_nodes": [[["bn", 0, 0, {}]]], "config": {"name": "norm", "axis": -1}},
+    {"class_name": "Dot", "name": "dot", "inbound_nodes": [[["norm", 0, 0, {}], ["gap", 0, 0, {}]]], "config": {"name": "dot", "axes": 1}},
+    {"class_name": "InputLayer", "name": "ids", "inbound_nodes": [], "config": {"batch_input_shape": [null, 7], "name": "ids"}},
+    {"class_name": "Embedding", "name": "emb", "inbound_nodes": [[["ids", 0, 0, {}]]], "config": {"name": "emb", "input_dim": 100, "output_dim": 16}},
+    {"class_name": "Bidirectional", "name": "bi", "inbound_nodes": [[["emb", 0, 0, {}]]], "config": {"name": "bi", "merge_mode": null,
+       "layer": {"class_name": "LSTM", "config": {"name": "l", "units": 3, "return_state": true}}}}],
+    "input_layers": [["seq", 0, 0], ["img", 0, 0], ["ids", 0, 0]], "output_layers": [["up", 0, 0], ["dot", 0, 0], ["bi", 0, 0]]},
+    "keras_version": "2.15.0"})";
+  auto s = infer_layer_shapes(parse_architecture(json, "zoo"), "zoo");
+  auto shape_of = [&](const char* layer, size_t i) { return s.at(layer).weights.at(i).shape; };
+  CHECK(output_shape_str(s.at("td")) == "(None, 10, 4)");
+  CHECK(s.at("td").weights[0].attr == "layer/kernel");
+  CHECK(shape_of("td", 0) == Shape{8, 4});
+  CHECK(output_shape_str(s.at("gru")) == "(None, 10, 6)");
+  CHECK(shape_of("gru", 0) == Shape{4, 18});
+  CHECK(shape_of("gru", 1) == Shape{6, 18});
+  CHECK(shape_of("gru", 2) == Shape{2, 18});  // reset_after: input and recurrent biases
+  CHECK(output_shape_str(s.at("rnn")) == "(None, 5)");
+  CHECK(shape_of("rnn", 1) == Shape{5, 5});
+  CHECK(output_shape_str(s.at("rep")) == "(None, 3, 5)");
+  CHECK(output_shape_str(s.at("perm")) == "(None, 5, 3)");
+  CHECK(output_shape_str(s.at("flat")) == "(None, 15)");
+  CHECK(output_shape_str(s.at("back")) == "(None, 3, 5)");
+  CHECK(shape_of("ln", 0) == Shape{5});
+  CHECK(shape_of("prelu", 0) == Shape{1, 5});
+  CHECK(output_shape_str(s.at("up")) == "(None, 6, 2)");
+  CHECK(shape_of("up", 0) == Shape{3, 2, 5});  // transposed: (k, filters, in)
+  CHECK(output_shape_str(s.at("sep")) == "(None, 30, 30, 8)");
+  CHECK(shape_of("sep", 0) == Shape{3, 3, 3, 2});
+  CHECK(shape_of("sep", 1) == Shape{1, 1, 6, 8});
+  CHECK(output_shape_str(s.at("grp")) == "(None, 15, 15, 4)");
+  CHECK(shape_of("grp", 0) == Shape{3, 3, 4, 4});  // in 8 / groups 2
+  CHECK(output_shape_str(s.at("tr")) == "(None, 31, 31, 2)");
+  CHECK(shape_of("tr", 0) == Shape{3, 3, 2, 4});
+  CHECK(output_shape_str(s.at("gap")) == "(None, 2)");
+  const auto& bn = s.at("bn").weights;  // trainable false, center false: gamma + moving stats
+  REQUIRE(bn.size() == 3);
+  CHECK(bn[0].name == "gamma");
+  CHECK_FALSE(bn[0].trainable);
+  const auto& norm = s.at("norm").weights;
+  REQUIRE(norm.size() == 3);
+  CHECK(norm[0].shape == Shape{2});
+  CHECK(norm[2].name == "count");
+  CHECK(norm[2].dtype == DType::kInt64);
+  CHECK(output_shape_str(s.at("dot")) == "(None, 1)");
+  CHECK(output_shape_str(s.at("emb")) == "(None, 7, 16)");
+  // merge_mode None + return_state: [fwd out, bwd out, fwd h, fwd c, bwd h, bwd c].
+  CHECK(output_shape_str(s.at("bi")) == "[(None, 3), (None, 3), (None, 3), (None, 3), (None, 3), (None, 3)]");
+  CHECK(s.at("bi").weights.size() == 6);
+  CHECK(s.at("bi").weights[3].attr == "backward_layer/cell/kernel");
+  CHECK(s.at("bi").param_count() == 2 * (16 * 12 + 3 * 12 + 12));
+}
