@@ -167,7 +167,8 @@ class Reader {
   std::unique_ptr<io::BundleReader> bundle_;
   tf::TrackableObjectGraph ckpt_graph_;
   bool has_ckpt_graph_ = false;
-  std::vector<std::string> paths_;  // escaped object path of each node (first breadth-first path)
+  // First breadth-first path of each node: (parent id, local name); parent -1 when unreachable.
+  std::vector<std::pair<int, std::string>> bfs_parent_;
   std::optional<CheckpointInfo> checkpoint_;
   std::map<int, std::string> weight_names_;  // variable node -> layer weight name without ":0"
 };
@@ -335,10 +336,16 @@ std::string Reader::checkpoint_key(int node) const {
     for (const auto& a : ckpt_graph_.nodes(node).attributes())
       if (a.name() == "VARIABLE_VALUE") return a.checkpoint_key();
   }
-  // Fallback: the key built from the first breadth-first path of child names.
-  if (node < static_cast<int>(paths_.size()) && (node == 0 || !paths_[node].empty()))
-    return (paths_[node].empty() ? "" : paths_[node] + "/") + ".ATTRIBUTES/VARIABLE_VALUE";
-  return "";
+  // Fallback: the key built from the first breadth-first path of child names (E.2).
+  if (node >= static_cast<int>(bfs_parent_.size()) || (node != 0 && bfs_parent_[node].first < 0)) return "";
+  std::vector<std::string> parts;
+  for (int n = node; n != 0; n = bfs_parent_[n].first) {
+    if (parts.size() > 1000) return "";  // absurdly deep: no key
+    parts.push_back(escape_name(bfs_parent_[n].second));
+  }
+  std::string key;
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it) key += *it + "/";
+  return key + ".ATTRIBUTES/VARIABLE_VALUE";
 }
 
 TensorRef Reader::tensor_for(int node) const {
@@ -388,6 +395,10 @@ Weight Reader::make_weight(int node, const std::string& attr, const std::string&
 void Reader::collect_weights(int node, bool trainable_layer, std::vector<Weight>& trainable,
                              std::vector<Weight>& non_trainable, const std::string& prefix,
                              const std::string& layer_name, std::set<int>& seen) {
+  // Hostile graphs: a chain of nested objects must not exhaust the stack.
+  if (prefix.size() > 4096 || std::count(prefix.begin(), prefix.end(), '/') > 64)
+    throw BadInputError(pb_file_, "object_graph_def.nodes[" + std::to_string(node) + "]",
+                        "objects nested more than 64 levels below a layer");
   const tf::SavedObject& obj = graph_->nodes(node);
   std::vector<Weight> own_t, own_nt;
   std::vector<std::pair<int, std::string>> subs;
@@ -451,6 +462,9 @@ void Reader::read_optimizer(Model& model, int opt_node) {
   // depth-first in child order, then the slot variables referenced by optimizer nodes.
   std::vector<std::pair<int, std::string>> slot_owners;
   std::function<void(int, const std::string&)> walk = [&](int node, const std::string& prefix) {
+    if (std::count(prefix.begin(), prefix.end(), '/') > 64)
+      throw BadInputError(pb_file_, "object_graph_def.nodes[" + std::to_string(node) + "]",
+                          "objects nested more than 64 levels below the optimizer");
     const tf::SavedObject& obj = graph_->nodes(node);
     if (obj.slot_variables_size()) slot_owners.emplace_back(node, prefix);
     for (const auto& c : obj.children()) {
@@ -601,7 +615,7 @@ Model Reader::read() {
 
   // Breadth-first first paths (checkpoint-key fallback) and a check of every edge.
   if (graph_) {
-    paths_.assign(graph_->nodes_size(), "");
+    bfs_parent_.assign(graph_->nodes_size(), {-1, ""});
     std::vector<bool> visited(graph_->nodes_size(), false);
     std::vector<int> queue = {0};
     visited[0] = true;
@@ -615,7 +629,7 @@ Model Reader::read() {
                                   " which does not exist");
         if (visited[id]) continue;
         visited[id] = true;
-        paths_[id] = (paths_[n].empty() ? "" : paths_[n] + "/") + escape_name(c.local_name());
+        bfs_parent_[id] = {n, c.local_name()};
         queue.push_back(id);
       }
     }

@@ -419,6 +419,24 @@ TEST_CASE("bad SavedModel input: one-line errors naming the file, exit code 4", 
     CHECK(code == ExitCode::kBadInput);
     CHECK(what.find("layer_with_weights-0/extra/.ATTRIBUTES/VARIABLE_VALUE") != std::string::npos);
   }
+  SECTION("objects nested without end below a layer") {
+    std::string dir = copy_fixture(kLso, "deep");
+    tf::SavedModel proto = sm::load_saved_model(dir + "/saved_model.pb");
+    auto* graph = proto.mutable_meta_graphs(0)->mutable_object_graph_def();
+    int parent = 1;
+    for (int i = 0; i < 100000; ++i) {
+      int id = graph->nodes_size();
+      graph->add_nodes()->mutable_user_object()->set_identifier("_generic_user_object");
+      auto* edge = graph->mutable_nodes(parent)->add_children();
+      edge->set_node_id(id);
+      edge->set_local_name("sub");
+      parent = id;
+    }
+    write_bytes(dir + "/saved_model.pb", proto.SerializeAsString());
+    auto [code, what] = read_error(dir);
+    CHECK(code == ExitCode::kBadInput);
+    CHECK(what.find("nested") != std::string::npos);
+  }
   SECTION("incomplete directory without saved_model.pb (the tf_text_regression fixture)") {
     std::string dir = kData + "/serving_tf_text_regression_keras_partial";
     REQUIRE(detect(dir) == Format::kSavedModel);
