@@ -85,6 +85,25 @@ for spec in "dotdot:'..' component" "duplicate:duplicate entry" "encrypted:encry
   "$KMODEL" inspect "$T/evil/$z.keras" >/dev/null 2>"$T/err"; rc=$?
   [ "$rc" = 4 ] && grep -q -- "$why" "$T/err" || { echo "FAIL: $z.keras rc=$rc: $(cat "$T/err")"; fail=1; }
 done
+# Corrupt members: exit 4, one line naming the archive member.
+/usr/bin/python3 - "$K3/stock_rnn_model.keras" "$T/evil" <<'PY'
+import sys, zipfile
+src, out = sys.argv[1], sys.argv[2]
+zi = zipfile.ZipFile(src)
+def make(name, members):
+    with zipfile.ZipFile(out + "/" + name, "w") as zo:
+        for k, v in members:
+            zo.writestr(k, v)
+meta, cfg, w = zi.read("metadata.json"), zi.read("config.json"), zi.read("model.weights.h5")
+make("garbage_h5.keras", [("metadata.json", meta), ("config.json", cfg), ("model.weights.h5", b"garbage" * 100)])
+make("truncated_h5.keras", [("metadata.json", meta), ("config.json", cfg), ("model.weights.h5", w[:500000])])
+make("bad_json.keras", [("metadata.json", meta), ("config.json", b'{"class_name": ')])
+PY
+for spec in "garbage_h5:model.weights.h5" "truncated_h5:model.weights.h5" "bad_json:config.json"; do
+  z="${spec%%:*}"; why="${spec#*:}"
+  "$KMODEL" load "$T/evil/$z.keras" >/dev/null 2>"$T/err"; rc=$?
+  [ "$rc" = 4 ] && grep -q -- "$why" "$T/err" && [ "$(wc -l <"$T/err")" -eq 1 ] || { echo "FAIL: $z.keras rc=$rc: $(cat "$T/err")"; fail=1; }
+done
 [ -z "$(ls -A "$T/work/out")" ] || { echo "FAIL: files left in output dir: $(ls -A "$T/work/out")"; fail=1; }
 [ ! -e "$T/work/escape.txt" ] && [ ! -e "$T/escape.txt" ] || { echo "FAIL: escape.txt written"; fail=1; }
 exit $fail
