@@ -809,7 +809,18 @@ Result time_distributed(const Value& cfg, const MaybeShape& in, const Ctx& ctx) 
   return r;
 }
 
-Result layer_result(const std::string& cls, const Value& cfg, const std::vector<MaybeShape>& ins, const Ctx& ctx) {
+// A layer config written by Keras 2/3 even when the model text looked like Keras 1 (the dialect
+// guess from text alone takes a Keras 2 Embedding's "output_dim" for Keras 1).
+bool has_keras2_keys(const Value& cfg) {
+  for (const char* k : {"kernel_initializer", "embeddings_initializer", "gamma_initializer", "depthwise_initializer",
+                        "units", "filters", "kernel_size", "recurrent_initializer", "moving_mean_initializer"})
+    if (json::member(cfg, k)) return true;
+  return false;
+}
+
+Result layer_result(const std::string& cls, const Value& cfg, const std::vector<MaybeShape>& ins, const Ctx& outer) {
+  Ctx ctx = outer;
+  if (ctx.keras1() && has_keras2_keys(cfg)) ctx.dialect = KerasDialect::kKeras2;
   const MaybeShape in = ins.empty() ? std::nullopt : ins[0];
   int rank = trailing_rank(cls);
   Result r;

@@ -304,3 +304,19 @@ TEST_CASE("layer_shapes: recurrent, wrapper, reshaping, transposed/separable/gro
   CHECK(s.at("bi").weights[3].attr == "backward_layer/cell/kernel");
   CHECK(s.at("bi").param_count() == 2 * (16 * 12 + 3 * 12 + 12));
 }
+
+TEST_CASE("layer_shapes: a Keras 2 config whose text looks like Keras 1 keeps Keras 2 weight names", "[diff][layer_shapes]") {
+  // No keras_version in the text (as in every H5 model_config) and an Embedding's "output_dim":
+  // parse_architecture guesses Keras 1; the layers' own keys say Keras 2.
+  const char* json = R"({"class_name": "Sequential", "config": {"name": "s", "layers": [
+    {"class_name": "Embedding", "config": {"name": "emb", "input_dim": 10, "output_dim": 8, "batch_input_shape": [null, 5],
+      "embeddings_initializer": {"class_name": "RandomUniform", "config": {}}}},
+    {"class_name": "Conv1D", "config": {"name": "c", "filters": 4, "kernel_size": [3], "padding": "valid"}},
+    {"class_name": "Dense", "config": {"name": "d", "units": 2}}]}})";
+  ArchitectureSpec arch = parse_architecture(json, "mem");
+  auto s = infer_layer_shapes(arch, "mem");
+  CHECK(s.at("emb").weights[0].name == "embeddings");
+  CHECK(s.at("c").weights[0].name == "kernel");
+  CHECK(s.at("c").weights[0].shape == Shape{3, 8, 4});
+  CHECK(output_shape_str(s.at("d")) == "(None, 3, 2)");
+}
