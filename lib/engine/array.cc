@@ -7,6 +7,7 @@ namespace kmodel::engine {
 
 Array transpose(const Array& a, const std::vector<int>& perm) {
   const size_t r = a.shape.size();
+  if (r < 2) return a;
   Shape out_shape(r);
   for (size_t i = 0; i < r; ++i) out_shape[i] = a.shape[perm[i]];
   Array out = make_array(out_shape);
