@@ -48,9 +48,7 @@ void register_save(CLI::App& app, GlobalOptions& global) {
       source = read(args->weights, ro);
       if (!source->has_weights()) throw UsageError("'" + args->weights + "' holds no weights");
     } else if (args->init < 0) {
-      if (!arch.has_weights())
-        throw UsageError("no weights: pass --weights SRC or --init SEED ('" + args->arch + "' holds none)");
-      source = arch;  // re-save an artifact that holds both
+      source = arch;  // re-save an artifact that holds both (or a model without weights at all)
     }
     AssembleOptions o;
     o.by = args->by == "order" ? MatchBy::kOrder : MatchBy::kName;
@@ -59,6 +57,9 @@ void register_save(CLI::App& app, GlobalOptions& global) {
     if (args->init >= 0) o.init_seed = static_cast<uint64_t>(args->init);
     AssembleReport report;
     Model model = assemble_model(arch, source ? &*source : nullptr, o, report);
+    if (args->weights.empty() && args->init < 0 && !arch.has_weights() && report.expected > 0)
+      throw UsageError("no weights: pass --weights SRC or --init SEED ('" + args->arch + "' holds none, and its " +
+                       "architecture expects " + std::to_string(report.expected) + ")");
     bool json = args->json || global.json;
     if (json) std::cout << report.json() << "\n";
     else if (global.verbosity >= 0 || !report.ok()) std::cout << report.text();
