@@ -130,4 +130,14 @@ rc=$(run save --arch "$D/conv2d_1layer.json" --weights "$D/conv2d_1layer_weights
 [ "$rc" = 0 ] || fail "round trip: exit $rc: $(cat "$T/out" "$T/err")"
 rc=$(run diff-weights "$T/rt.h5" "$D/conv2d_1layer.h5")
 [ "$rc" = 0 ] || fail "round trip diff: $(cat "$T/out")"
+# 6. --to: the same assembly written as a checkpoint and as .keras diffs equal to the corpus H5.
+rc=$(run save --arch "$D/conv2d_1layer.json" --weights "$D/conv2d_1layer_weights.h5" -o "$T/rt_ckpt" --to checkpoint)
+[ "$rc" = 0 ] || fail "save --to checkpoint: exit $rc: $(cat "$T/out" "$T/err")"
+[ -e "$T/rt_ckpt.index" ] || fail "no checkpoint index written"
+rc=$(run diff-weights "$T/rt_ckpt" "$D/conv2d_1layer.h5" --arch-a "$D/conv2d_1layer.json")
+[ "$rc" = 0 ] || fail "checkpoint diff: $(cat "$T/out" "$T/err")"
+rc=$(run save --arch "$D/conv2d_1layer.json" --weights "$D/conv2d_1layer_weights.h5" -o "$T/rt.keras")
+[ "$rc" = 0 ] || fail "save .keras: exit $rc: $(cat "$T/out" "$T/err")"
+rc=$(run diff-weights "$T/rt.keras" "$D/conv2d_1layer.h5")
+[ "$rc" = 0 ] || fail ".keras diff: $(cat "$T/out")"
 echo "ok"
