@@ -1,7 +1,8 @@
 // Reading Keras 3 `.keras` archives, unzipped `.keras` directories and standalone `.weights.h5` files
 // (FORMATS.md B). The weights file inside a zip is extracted (streamed, CRC-checked) into a private
-// temporary directory that lives as long as any TensorRef of the model: HDF5 cannot open a file image
-// at an offset inside another file, and extraction keeps peak memory independent of the model size.
+// temporary directory, opened with HDF5 and unlinked at once (the open descriptor keeps it readable for
+// the TensorRefs): HDF5 cannot open a file image at an offset inside another file, and extraction keeps
+// peak memory independent of the model size (an in-memory image would hold the whole weights file).
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
@@ -48,7 +49,6 @@ struct TempDir {
 
 // The open weights file, shared by every TensorSource of the model.
 struct WeightsFile {
-  std::unique_ptr<TempDir> temp;  // set when extracted from a zip
   std::string h5_path;            // file HDF5 opens
   std::string display;            // "model.keras:model.weights.h5" for messages
   hio::Handle file;
@@ -507,7 +507,9 @@ Model read(const std::string& path, const ReadOptions& options) {
       std::string dest = temp->path + "/model.weights.h5";
       zr.extract_to(kWeightsEntry, dest);
       wf = open_weights(dest, path + ":" + kWeightsEntry);
-      wf->temp = std::move(temp);
+      // HDF5 keeps the file descriptor: unlink the extracted copy now, so nothing is left behind even
+      // if the process dies (the data stays readable until the handle closes).
+      temp.reset();
     } else if (zr.has(kNpzWeightsEntry)) {
       throw UnsupportedError(path, kNpzWeightsEntry, "npz weights hold pickled Python dicts; not supported");
     } else {
