@@ -99,6 +99,7 @@ void write_weights_group(const Model& model, hid_t wg, const std::string& file, 
 }  // namespace
 
 std::string keras2_model_config(const Model& model);
+std::string keras2_training_config(const Model& model);
 
 void write(const Model& model, const std::string& path, const WriteOptions& options) {
   // A weights-only H5 source stays weights-only: there is no architecture to write.
@@ -120,8 +121,9 @@ void write(const Model& model, const std::string& path, const WriteOptions& opti
         hio::write_string_attr(root, kKerasVersionAttr, model.keras_version, true, path);
       if (!model.backend.empty()) hio::write_string_attr(root, kBackendAttr, model.backend, true, path);
       hio::write_string_attr(root, kModelConfigAttr, config, false, path);
-      if (options.include_optimizer && !model.training_config.empty())
-        hio::write_string_attr(root, kTrainingConfigAttr, model.training_config, false, path);
+      std::string training = keras2_training_config(model);
+      if (options.include_optimizer && !training.empty())
+        hio::write_string_attr(root, kTrainingConfigAttr, training, false, path);
       hio::Handle wg = hio::create_group(root, kModelWeightsGroup, path);
       write_weights_group(model, wg.get(), path, pending);
       if (options.include_optimizer && !model.optimizer.weights.empty()) {
