@@ -326,7 +326,11 @@ void read_weights(Model& model, const std::string& path, const std::shared_ptr<W
   if (arch) {
     auto shapes = expected_layer_weights(*arch, path);
     std::vector<Weight> unused;
-    r.map_container(*arch, "layers", "", "", shapes, true, unused, &model.layers);
+    // Early tf-keras .keras writers named the container `_layer_checkpoint_dependencies` (FORMATS B.4).
+    std::string base = "layers";
+    if (!hio::has_link(f, "layers") && hio::has_link(f, "_layer_checkpoint_dependencies"))
+      base = "_layer_checkpoint_dependencies";
+    r.map_container(*arch, base, "", "", shapes, true, unused, &model.layers);
   }
   // Whatever the architecture did not claim (subclassed models, unknown attributes) becomes layers
   // named after their `name` attribute or their group path: never dropped.
@@ -442,7 +446,9 @@ bool is_keras3_weights_h5(hid_t file) {
     if (hio::has_attribute(file, "model_config") || hio::has_attribute(file, "layer_names") ||
         hio::has_link(file, "model_weights"))
       return false;
-    bool layers = hio::has_link(file, "layers") && hio::is_group(file, "layers");
+    bool layers = (hio::has_link(file, "layers") && hio::is_group(file, "layers")) ||
+                  (hio::has_link(file, "_layer_checkpoint_dependencies") &&
+                   hio::is_group(file, "_layer_checkpoint_dependencies"));
     bool vars = hio::has_link(file, "vars") && hio::is_group(file, "vars");
     bool opt = hio::has_link(file, "optimizer") && hio::is_group(file, "optimizer") && hio::has_link(file, "optimizer/vars");
     return layers || vars || opt;

@@ -228,3 +228,26 @@ TEST_CASE("keras3 reader: standalone weights file named by an architecture (--ar
   CHECK(find_layer(bare, src.layers[1].name) != nullptr);
   fs::remove_all(dir);
 }
+
+TEST_CASE("keras3 reader: early writers' _layer_checkpoint_dependencies container", "[keras_v3]") {
+  std::string src = KMODEL_TESTDATA "/keras_v3/stock_rnn_model.keras";
+  std::string dst = (fs::temp_directory_path() / ("kmodel_k3_lcd_" + std::to_string(::getpid()) + ".keras")).string();
+  std::string cmd = "/usr/bin/python3 -c \"import zipfile,sys,io,h5py\n"
+                    "zi=zipfile.ZipFile(sys.argv[1]); b=io.BytesIO(zi.read('model.weights.h5'))\n"
+                    "f=h5py.File(b,'r+'); f.move('layers','_layer_checkpoint_dependencies'); f.close()\n"
+                    "zo=zipfile.ZipFile(sys.argv[2],'w')\n"
+                    "[zo.writestr(i.filename, zi.read(i.filename)) for i in zi.infolist() if i.filename!='model.weights.h5']\n"
+                    "zo.writestr('model.weights.h5', b.getvalue()); zo.close()\" " + src + " " + dst;
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  Model a = read(src);
+  Model b = read(dst);
+  REQUIRE(b.layers.size() == a.layers.size());
+  for (size_t i = 0; i < a.layers.size(); ++i) {
+    REQUIRE(b.layers[i].weights.size() == a.layers[i].weights.size());
+    for (size_t j = 0; j < a.layers[i].weights.size(); ++j) {
+      CHECK(b.layers[i].weights[j].name == a.layers[i].weights[j].name);
+      CHECK(b.layers[i].weights[j].tensor.load().data == a.layers[i].weights[j].tensor.load().data);
+    }
+  }
+  fs::remove(dst);
+}
