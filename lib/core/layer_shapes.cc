@@ -751,6 +751,82 @@ void legacy_order(std::vector<ExpectedWeight>& ws) {
 
 Result layer_result(const std::string& cls, const Value& cfg, const std::vector<MaybeShape>& ins, const Ctx& ctx);
 
+// MultiHeadAttention(query, value[, key]): EinsumDense projections "query", "key", "value"
+// (kernels (dim, heads, key_dim|value_dim), biases (heads, dim)) and "attention_output"
+// (kernel (heads, value_dim, out), bias (out,)); output = query shape with the last dim = out.
+Result multi_head_attention(const Value& cfg, const std::vector<MaybeShape>& ins) {
+  Result r;
+  r.known = true;
+  int64_t heads = json::get_int(cfg, "num_heads").value_or(kUnknown);
+  int64_t key_dim = json::get_int(cfg, "key_dim").value_or(kUnknown);
+  int64_t value_dim = key_dim;
+  if (const Value* v = json::member(cfg, "value_dim"); v && v->IsNumber()) value_dim = static_cast<int64_t>(v->GetDouble());
+  bool bias = bool_of(cfg, "use_bias", true);
+  MaybeShape q = ins.size() > 0 ? ins[0] : std::nullopt;
+  MaybeShape v = ins.size() > 1 ? ins[1] : std::nullopt;
+  MaybeShape k = ins.size() > 2 ? ins[2] : v;
+  int64_t out = last_dim(q);
+  if (const Value* os = json::member(cfg, "output_shape"); os && !os->IsNull()) {
+    auto o = ints_n(os, os->IsArray() ? os->Size() : 1);
+    if (o.size() == 1) out = o[0];
+  }
+  std::string kinit = init_of(cfg, "kernel_initializer", nullptr, "glorot_uniform");
+  std::string binit = init_of(cfg, "bias_initializer", nullptr, "zeros");
+  auto proj = [&](const char* name, int64_t in, int64_t dim) {
+    add_weight(r, std::string(name) + "/kernel", {in, heads, dim}, kinit);
+    if (bias) add_weight(r, std::string(name) + "/bias", {heads, dim}, binit);
+  };
+  proj("query", last_dim(q), key_dim);
+  proj("key", last_dim(k), key_dim);
+  proj("value", last_dim(v), value_dim);
+  add_weight(r, "attention_output/kernel", {heads, value_dim, out}, kinit);
+  if (bias) add_weight(r, "attention_output/bias", {out}, binit);
+  if (q && !q->empty()) {
+    Shape o = *q;
+    o.back() = out;
+    r.outputs.push_back(o);
+  } else {
+    r.outputs.push_back(std::nullopt);
+  }
+  return r;
+}
+
+// GroupNormalization: gamma/beta over the channel axis.
+Result group_norm(const Value& cfg, const MaybeShape& in) {
+  Result r;
+  r.known = true;
+  int64_t axis = json::get_int(cfg, "axis").value_or(-1);
+  int64_t ch = kUnknown;
+  if (in && !in->empty()) {
+    int64_t rank = static_cast<int64_t>(in->size());
+    int64_t ax = axis < 0 ? axis + rank : axis;
+    if (ax >= 0 && ax < rank) ch = (*in)[static_cast<size_t>(ax)];
+  }
+  if (bool_of(cfg, "scale", true)) add_weight(r, "gamma", {ch}, init_of(cfg, "gamma_initializer", nullptr, "ones"));
+  if (bool_of(cfg, "center", true)) add_weight(r, "beta", {ch}, init_of(cfg, "beta_initializer", nullptr, "zeros"));
+  r.outputs.push_back(in);
+  return r;
+}
+
+// Attention([query, value(, key)]): output = query shape with value's last dim; a "scale" scalar
+// with use_scale, and Keras 3's "concat_score_weight" scalar with score_mode "concat".
+Result attention(const Value& cfg, const std::vector<MaybeShape>& ins) {
+  Result r;
+  r.known = true;
+  if (bool_of(cfg, "use_scale", false)) add_weight(r, "scale", {}, json::quote("ones"));
+  if (str_of(cfg, "score_mode", "dot") == "concat") add_weight(r, "concat_score_weight", {}, json::quote("ones"));
+  MaybeShape q = ins.size() > 0 ? ins[0] : std::nullopt;
+  MaybeShape v = ins.size() > 1 ? ins[1] : std::nullopt;
+  if (q && v && !q->empty()) {
+    Shape o = *q;
+    o.back() = last_dim(v);
+    r.outputs.push_back(o);
+  } else {
+    r.outputs.push_back(std::nullopt);
+  }
+  return r;
+}
+
 Result bidirectional(const Value& cfg, const MaybeShape& in, const Ctx& ctx) {
   SubLayer inner = sub_layer(cfg);
   Result r;
@@ -853,6 +929,9 @@ Result layer_result(const std::string& cls, const Value& cfg, const std::vector<
   else if (one_of(cls, {"LSTM", "GRU", "SimpleRNN", "CuDNNLSTM", "CuDNNGRU"})) r = recurrent(cfg, in, cls, ctx);
   else if (one_of(cls, {"ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"})) r = conv_lstm(cfg, in, rank);
   else if (cls == "Bidirectional") r = bidirectional(cfg, in, ctx);
+  else if (cls == "MultiHeadAttention") r = multi_head_attention(cfg, ins);
+  else if (cls == "GroupNormalization") r = group_norm(cfg, in);
+  else if (cls == "Attention") r = attention(cfg, ins);
   else if (cls == "TimeDistributed") r = time_distributed(cfg, in, ctx);
   else if (one_of(cls, {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"})) {
     r.known = true;
@@ -960,6 +1039,32 @@ void append_weights(GraphOut& g, const std::string& layer, const Result& r) {
   }
 }
 
+// Tensors passed as call keyword arguments "value" then "key" (MultiHeadAttention, Attention):
+// Keras 2 [layer, node, tensor] triples or Keras 3 __keras_tensor__ objects.
+std::vector<TensorLink> kwarg_tensors(const std::string& kwargs_json, const std::string& file) {
+  std::vector<TensorLink> out;
+  if (kwargs_json.size() < 3) return out;
+  auto doc = json::parse(kwargs_json, file);
+  for (const char* key : {"value", "key"}) {
+    const Value* v = json::member(doc, key);
+    if (!v) continue;
+    const Value* hist = v;
+    if (v->IsObject()) {
+      const Value* c = json::member(*v, "config");
+      hist = c ? json::member(*c, "keras_history") : nullptr;
+    }
+    if (hist && hist->IsArray() && hist->Size() >= 3 && (*hist)[0].IsString() && (*hist)[1].IsNumber() &&
+        (*hist)[2].IsNumber()) {
+      TensorLink l;
+      l.layer = (*hist)[0].GetString();
+      l.node_index = static_cast<int>((*hist)[1].GetDouble());
+      l.tensor_index = static_cast<int>((*hist)[2].GetDouble());
+      out.push_back(l);
+    }
+  }
+  return out;
+}
+
 GraphOut infer_graph(const ArchitectureSpec& arch, const std::vector<MaybeShape>* override_inputs,
                      const std::string& prefix, const Ctx& ctx, std::map<std::string, LayerShapes>& out) {
   GraphOut g;
@@ -1019,8 +1124,10 @@ GraphOut infer_graph(const ArchitectureSpec& arch, const std::vector<MaybeShape>
       while (done < total) {
         std::vector<MaybeShape> ins;
         bool ok = true;
-        if (!spec.inbound_nodes.empty())
+        if (!spec.inbound_nodes.empty()) {
           for (const auto& l : spec.inbound_nodes[done].inputs) ins.push_back(lookup(l, ok));
+          for (const auto& l : kwarg_tensors(spec.inbound_nodes[done].kwargs_json, ctx.file)) ins.push_back(lookup(l, ok));
+        }
         if (!ok) break;
         if (spec.inbound_nodes.empty() && produced.count({spec.name, 0})) {  // overridden input
           first_call[spec.name] = Result{true, produced[{spec.name, 0}], {}};

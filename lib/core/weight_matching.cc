@@ -66,6 +66,20 @@ std::string canonical_weight_key(const std::string& layer, const std::string& at
       continue;
     }
     if (i + 1 < parts.size() && c == "layer") continue;  // TimeDistributed's inner layer
+    // MultiHeadAttention's projections: tf.keras H5 "query", checkpoints "_query_dense",
+    // Keras 3 "query_dense"; the output projection "attention_output" / "_output_dense".
+    if (i + 1 < parts.size()) {
+      std::string p = c;
+      if (!p.empty() && p[0] == '_') p = p.substr(1);
+      if (p == "query_dense" || p == "key_dense" || p == "value_dense") {
+        out.push_back(p.substr(0, p.size() - 6));
+        continue;
+      }
+      if (p == "output_dense") {
+        out.push_back("attention_output");
+        continue;
+      }
+    }
     out.push_back(c);
   }
   std::string key;

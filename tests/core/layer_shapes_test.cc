@@ -320,3 +320,30 @@ TEST_CASE("layer_shapes: a Keras 2 config whose text looks like Keras 1 keeps Ke
   CHECK(s.at("c").weights[0].shape == Shape{3, 8, 4});
   CHECK(output_shape_str(s.at("d")) == "(None, 3, 2)");
 }
+
+TEST_CASE("layer_shapes: MultiHeadAttention (value as a call kwarg), Attention, GroupNormalization", "[diff][layer_shapes]") {
+  const char* json = R"({"class_name": "Functional", "keras_version": "2.15.0", "config": {"name": "att", "layers": [
+    {"class_name": "InputLayer", "name": "q", "inbound_nodes": [], "config": {"batch_input_shape": [null, 6, 16], "name": "q"}},
+    {"class_name": "InputLayer", "name": "v", "inbound_nodes": [], "config": {"batch_input_shape": [null, 9, 12], "name": "v"}},
+    {"class_name": "MultiHeadAttention", "name": "mha", "inbound_nodes": [[["q", 0, 0, {"value": ["v", 0, 0]}]]],
+     "config": {"name": "mha", "num_heads": 4, "key_dim": 8, "value_dim": null, "use_bias": true, "output_shape": null}},
+    {"class_name": "Attention", "name": "att", "inbound_nodes": [[["q", 0, 0, {}], ["v", 0, 0, {}]]], "config": {"name": "att", "use_scale": true}},
+    {"class_name": "GroupNormalization", "name": "gn", "inbound_nodes": [[["mha", 0, 0, {}]]], "config": {"name": "gn", "groups": 4, "axis": -1}}],
+    "input_layers": [["q", 0, 0], ["v", 0, 0]], "output_layers": [["gn", 0, 0], ["att", 0, 0]]}})";
+  auto s = infer_layer_shapes(parse_architecture(json, "att"), "att");
+  const auto& w = s.at("mha").weights;
+  REQUIRE(w.size() == 8);
+  CHECK(w[0].name == "query/kernel");
+  CHECK(w[0].shape == Shape{16, 4, 8});
+  CHECK(w[1].shape == Shape{4, 8});
+  CHECK(w[2].shape == Shape{12, 4, 8});  // key projects the value input (no key given)
+  CHECK(w[4].shape == Shape{12, 4, 8});
+  CHECK(w[6].name == "attention_output/kernel");
+  CHECK(w[6].shape == Shape{4, 8, 16});
+  CHECK(w[7].shape == Shape{16});
+  CHECK(output_shape_str(s.at("mha")) == "(None, 6, 16)");
+  CHECK(output_shape_str(s.at("att")) == "(None, 6, 12)");
+  REQUIRE(s.at("att").weights.size() == 1);
+  CHECK(s.at("att").weights[0].shape == Shape{});
+  CHECK(s.at("gn").weights[0].shape == Shape{16});
+}

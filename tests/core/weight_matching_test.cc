@@ -67,6 +67,10 @@ TEST_CASE("canonical weight keys normalise every format's spelling", "[diff][mat
   CHECK(canonical_weight_key("inner", "", "dense_1/kernel:0") == "dense_1/kernel");
   // Keras 3 weights files without names keep their index.
   CHECK(canonical_weight_key("dense", "vars/0", "") == "vars/0");
+  // MultiHeadAttention projections: H5 "query", checkpoint "_query_dense", Keras 3 "output_dense".
+  CHECK(canonical_weight_key("mha", "", "mha/query/kernel:0") == "query/kernel");
+  CHECK(canonical_weight_key("mha", "_query_dense/kernel", "") == "query/kernel");
+  CHECK(canonical_weight_key("mha", "output_dense/bias", "") == "attention_output/bias");
   // TimeDistributed's inner "layer/".
   CHECK(canonical_weight_key("td", "layer/kernel", "") == "kernel");
 }
