@@ -2,8 +2,8 @@
 # Benchmark (not a test): `kmodel predict` vs onnxruntime-node on the same weights, one thread each.
 # Models: MLP 784-512-512-10, MNIST-sized CNN, LSTM(128) over 50 steps; batch 1 and 64. Also kmodel's
 # Dense(512->512) at batch 64 vs a plain Eigen GEMM of that shape. Times are in-process (kmodel
-# predict --bench, ort session.run), excluding model loading; the minimum over runs is compared
-# because shared machines add noise. Outputs of both engines are checked to agree (1e-5).
+# predict --bench, ort session.run), excluding model loading: the minimum over runs of wall time
+# and of process CPU time (the latter is immune to preemption on a shared, loaded machine). Outputs of both engines are checked to agree (1e-5).
 # Needs: python3-onnx (apt), node + npm (npm ci --ignore-scripts in scripts/bench_predict), g++.
 # Usage: scripts/bench_predict.sh [KMODEL] [RUNS]   (default build/kmodel, 100 runs)
 set -euo pipefail
@@ -19,19 +19,24 @@ trap 'rm -rf "$T"' EXIT
 export OMP_NUM_THREADS=1
 $PY "$B/make_models.py" "$T"
 
-min_of() { sed -n 's/.*min \([0-9.e+-]*\) ms.*/\1/p'; }
-printf "%-6s %5s %12s %12s %8s\n" model batch "kmodel ms" "ort ms" "k/ort"
+min_of() { sed -n 's/.*ms, min \([0-9.e+-]*\) ms.*/\1/p'; }
+cpu_min_of() { sed -n 's/.*cpu min \([0-9.e+-]*\) ms.*/\1/p'; }
+ratio() { echo "$1 / $2" | bc -l; }
+printf "%-5s %5s | %10s %10s %6s | %10s %10s %6s\n" model batch "kmodel ms" "ort ms" "k/ort" "kmodel cpu" "ort cpu" "k/ort"
 for m in mlp cnn lstm; do
   for b in 1 64; do
     x="$T/${m}_b$b"
     shape=$($PY -c "import numpy as np; print(','.join(map(str, np.load('$x.npy').shape)))")
-    ort=$(node "$B/ort_bench.js" "$T/$m.onnx" "$x.bin" "$shape" "$RUNS" "$x.ort.bin" | min_of)
-    km=$("$KMODEL" predict "$T/$m.h5" -i "$x.npy" -o "$x.k.npy" --bench "$RUNS" 2>&1 >/dev/null | min_of)
+    ort_line=$(node "$B/ort_bench.js" "$T/$m.onnx" "$x.bin" "$shape" "$RUNS" "$x.ort.bin")
+    km_line=$("$KMODEL" predict "$T/$m.h5" -i "$x.npy" -o "$x.k.npy" --bench "$RUNS" 2>&1 >/dev/null)
+    ort=$(echo "$ort_line" | min_of); km=$(echo "$km_line" | min_of)
+    ortc=$(echo "$ort_line" | cpu_min_of); kmc=$(echo "$km_line" | cpu_min_of)
     $PY -c "
 import numpy as np
 k = np.load('$x.k.npy'); o = np.fromfile('$x.ort.bin', dtype=np.float32).reshape(k.shape)
 assert np.allclose(k, o, rtol=1e-5, atol=1e-6), float(np.abs(k - o).max())"
-    printf "%-6s %5s %12.4f %12.4f %8.2f\n" "$m" "$b" "$km" "$ort" "$(echo "$km / $ort" | bc -l)"
+    printf "%-5s %5s | %10.4f %10.4f %6.2f | %10.4f %10.4f %6.2f\n" "$m" "$b" "$km" "$ort" "$(ratio "$km" "$ort")" \
+      "$kmc" "$ortc" "$(ratio "$kmc" "$ortc")"
   done
 done
 
