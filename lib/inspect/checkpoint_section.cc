@@ -211,7 +211,10 @@ void checkpoint_text(const Model& model, const InspectOptions& options, std::ost
   if (!model.checkpoint) return;
   const CheckpointInfo& info = *model.checkpoint;
   os << "Checkpoint: " << info.prefix << " (" << info.num_shards << (info.num_shards == 1 ? " shard" : " shards")
-     << ", " << (info.object_based ? "TF2 object-based" : "TF1 name-based") << ")\n";
+     << ", "
+     << (model.extra("checkpoint.format") == "V1" ? "legacy V1 format"
+                                                   : info.object_based ? "TF2 object-based" : "TF1 name-based")
+     << ")\n";
   size_t width = 4;
   for (const auto& v : info.variables) width = std::max(width, v.key.size());
   os << "Variables:\n";
@@ -250,6 +253,7 @@ void checkpoint_json(const Model& model, const InspectOptions& options, rapidjso
   ck.AddMember("prefix", str(info.prefix, alloc), alloc);
   ck.AddMember("num_shards", info.num_shards, alloc);
   ck.AddMember("object_based", info.object_based, alloc);
+  ck.AddMember("format", str(model.extra("checkpoint.format") == "V1" ? "v1" : "v2", alloc), alloc);
   rapidjson::Value vars(rapidjson::kArrayType);
   for (const auto& v : info.variables) {
     rapidjson::Value jv(rapidjson::kObjectType);

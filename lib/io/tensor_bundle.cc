@@ -294,6 +294,32 @@ bool is_table_file(const std::string& path) {
   }
 }
 
+void for_each_table_entry(const std::string& path,
+                          const std::function<bool(const std::string& key, std::string_view value)>& visit) {
+  uint64_t size = 0;
+  if (!file_stat_size(path, size)) throw IoError(path, "no such file");
+  prevalidate_table(path, size);
+  leveldb::RandomAccessFile* raw_file = nullptr;
+  leveldb::Status s = leveldb::Env::Default()->NewRandomAccessFile(path, &raw_file);
+  if (!s.ok()) throw IoError(path, s.ToString());
+  std::unique_ptr<leveldb::RandomAccessFile> file(raw_file);
+  leveldb::Options options;
+  options.paranoid_checks = true;
+  leveldb::Table* raw_table = nullptr;
+  s = leveldb::Table::Open(options, file.get(), size, &raw_table);
+  if (!s.ok()) throw BadInputError(path, "table", s.ToString());
+  std::unique_ptr<leveldb::Table> table(raw_table);
+  leveldb::ReadOptions ro;
+  ro.verify_checksums = true;
+  ro.fill_cache = false;
+  std::unique_ptr<leveldb::Iterator> it(table->NewIterator(ro));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    leveldb::Slice v = it->value();
+    if (!visit(it->key().ToString(), std::string_view(v.data(), v.size()))) return;
+  }
+  if (!it->status().ok()) throw BadInputError(path, "table", it->status().ToString());
+}
+
 struct BundleReader::State {
   std::string index_path;
   std::string prefix;

@@ -5,8 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kmodel/tensor.h"
@@ -21,6 +23,12 @@ int tf_from_dtype(DType dtype);
 std::string bundle_shard_path(const std::string& prefix, int shard_id, int num_shards);
 // True when the file ends with the LevelDB table magic number (content sniffing for .index files).
 bool is_table_file(const std::string& path);
+
+// Visits the entries of a LevelDB-format table file in key order (block checksums verified, block
+// handles and Snappy sizes checked against the file size first); `visit` returns false to stop.
+// Throws IoError / BadInputError naming the file. Used for legacy V1 checkpoints.
+void for_each_table_entry(const std::string& path,
+                          const std::function<bool(const std::string& key, std::string_view value)>& visit);
 
 // One entry of the index (BundleEntryProto), keyed by its checkpoint key.
 struct BundleEntry {

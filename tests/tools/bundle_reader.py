@@ -12,6 +12,8 @@ CRC32C (DT_STRING with the length-checksum rule). Prints one JSON document:
                      "slots": [[original, slot_name, slot_node]...]}, ...]   # when present
 
 Usage: bundle_reader.py PREFIX [--values]      (exit 1 with a message on any corruption)
+       bundle_reader.py --v1 FILE                 legacy V1 (TensorSliceWriter) table: name, dtype,
+                                                  shape and values of every tensor
 """
 import hashlib
 import json
@@ -298,7 +300,67 @@ def read_tensor(prefix, num_shards, e, key):
     return raw, None
 
 
+def read_v1(path):
+    """Legacy V1 checkpoint: "" entry = SavedTensorSlices{1 meta{1 tensor{1 name, 2 shape, 3 type}}},
+    other entries = SavedTensorSlices{2 data{1 name, 3 TensorProto}}."""
+    table = read_table(path)
+    if not table or table[0][0] != b"":
+        raise Corrupt("V1 metadata entry missing")
+    tensors = {}
+    for num, _, meta in fields(table[0][1]):
+        if num != 1:
+            continue
+        for n2, _, sm in fields(meta):
+            if n2 != 1:
+                continue
+            t = {"shape": [], "dtype": 0}
+            for n3, _, v in fields(sm):
+                if n3 == 1:
+                    t["name"] = v.decode()
+                elif n3 == 2:
+                    t["shape"] = parse_shape(v)
+                elif n3 == 3:
+                    t["dtype"] = v
+            tensors[t["name"]] = t
+    packed = {1: (5, "f", 4), 2: (6, "d", 8), 3: (7, None, 0), 9: (10, None, 0)}
+    for _, value in table[1:]:
+        for num, _, sl in fields(value):
+            if num != 2:
+                continue
+            name, proto = None, b""
+            for n2, _, v in fields(sl):
+                if n2 == 1:
+                    name = v.decode()
+                elif n2 == 3:
+                    proto = v
+            t = tensors[name]
+            fnum, fmt, size = packed[t["dtype"]]
+            vals = []
+            for n3, wt, v in fields(proto):
+                if n3 != fnum:
+                    continue
+                if wt == 2 and fmt:
+                    vals += list(struct.unpack("<%d%s" % (len(v) // size, fmt), v))
+                elif wt == 2:
+                    pos = 0
+                    while pos < len(v):
+                        x, pos = varint(v, pos)
+                        vals.append(signed64(x))
+                elif fmt:
+                    vals.append(struct.unpack("<" + fmt, struct.pack("<I" if size == 4 else "<Q", v))[0])
+                else:
+                    vals.append(signed64(v))
+            t["values"] = vals
+    out = [{"key": k, "dtype": DTYPES[t["dtype"]][0], "shape": t["shape"], "values": t.get("values")}
+           for k, t in sorted(tensors.items())]
+    json.dump({"entries": out}, sys.stdout, indent=1, sort_keys=True)
+    print()
+    return 0
+
+
 def main(argv):
+    if len(argv) >= 3 and argv[1] == "--v1":
+        return read_v1(argv[2])
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2

@@ -30,10 +30,10 @@ std::string strip_trailing_slashes(std::string p) {
   return p;
 }
 
-[[noreturn]] void throw_v1(const std::string& file) {
-  throw UnsupportedError(file, "", "V1 checkpoint format is not supported (legacy single-file TensorSliceWriter "
-                                   "table; re-save it with TF >= 1.x as a V2 checkpoint)");
-}
+struct V1Found {
+  std::string file;
+};
+[[noreturn]] void throw_v1(const std::string& file) { throw V1Found{file}; }
 
 // A regular table file that is not some prefix's .index: the legacy V1 format.
 bool looks_v1(const std::string& path) {
@@ -77,28 +77,25 @@ std::vector<std::string> split_key(const std::string& key) {
   return out;
 }
 
-void map_name_based(const io::BundleReader& reader, const std::vector<Layer>& arch_layers, Model& model) {
+void map_name_based(const std::vector<BundleVariable>& vars, const std::vector<Layer>& arch_layers, Model& model) {
   std::map<std::string, size_t> layer_index;
   if (!arch_layers.empty()) {
     model.layers = arch_layers;
     for (size_t i = 0; i < model.layers.size(); ++i) layer_index[model.layers[i].name] = i;
   }
-  for (const auto& e : reader.entries()) {
-    if (e.sliced) continue;
+  for (const auto& e : vars) {
     auto comps = split_key(e.key);
     Weight w;
     w.name = e.key + ":0";
-    w.tensor = reader.ref(e);
+    w.tensor = e.tensor;
     if (tf1_optimizer_key(comps)) {
       w.trainable = false;
       model.optimizer.weights.push_back(std::move(w));
       continue;
     }
     if (comps.size() >= 2) {
-      std::string attr = e.key.substr(comps[0].size() + 1);
-      w.attr = attr;
-      std::string last = comps.back();
-      w.trainable = last.rfind("moving_", 0) != 0;
+      w.attr = e.key.substr(comps[0].size() + 1);
+      w.trainable = comps.back().rfind("moving_", 0) != 0;
       auto it = layer_index.find(comps[0]);
       if (it == layer_index.end() && arch_layers.empty()) {
         Layer layer;
@@ -116,6 +113,20 @@ void map_name_based(const io::BundleReader& reader, const std::vector<Layer>& ar
   }
   for (auto& layer : model.layers)
     std::stable_partition(layer.weights.begin(), layer.weights.end(), [](const Weight& w) { return w.trainable; });
+}
+
+std::vector<Layer> load_architecture(const ReadOptions& options, Model& model) {
+  if (options.arch_path.empty()) return {};
+  Model arch = kmodel::read(options.arch_path);
+  if (!arch.has_architecture()) throw UsageError("--arch " + options.arch_path + " holds no model architecture");
+  ArchitectureSpec spec = parse_architecture(arch.model_config, options.arch_path);
+  model.model_config = arch.model_config;
+  model.dialect = arch.dialect;
+  model.keras_version = arch.keras_version;
+  model.backend = arch.backend;
+  model.training_config = arch.training_config;
+  model.optimizer.class_name = arch.optimizer.class_name;
+  return layers_from_architecture(spec);
 }
 
 }  // namespace
@@ -162,7 +173,26 @@ std::string parse_state_file(const std::string& text, const std::string& file) {
   throw BadInputError(file, "", "checkpoint state file has no model_checkpoint_path");
 }
 
+namespace {
+std::string resolve_impl(const std::string& input);
+}  // namespace
+
+Location locate(const std::string& input) {
+  try {
+    return Location{resolve_impl(input), false};
+  } catch (const V1Found& v1) {
+    return Location{v1.file, true};
+  }
+}
+
 std::string resolve_prefix(const std::string& input) {
+  Location loc = locate(input);
+  if (loc.v1) throw UnsupportedError(loc.path, "", "legacy V1 checkpoint: it has no prefix (list it with inspect)");
+  return loc.path;
+}
+
+namespace {
+std::string resolve_impl(const std::string& input) {
   std::string path = strip_trailing_slashes(input);
   if (io::is_directory(path)) {
     std::string state = io::join_path(path, "checkpoint");
@@ -196,6 +226,7 @@ std::string resolve_prefix(const std::string& input) {
   if (!io::path_exists(path)) throw IoError(path, "no such file, and no " + path + ".index either");
   throw BadInputError(path, "", "not a checkpoint: no " + path + ".index");
 }
+}  // namespace
 
 bool sniff(const std::string& input) {
   std::string path = strip_trailing_slashes(input);
@@ -212,13 +243,23 @@ bool sniff(const std::string& input) {
 }
 
 Model read(const std::string& path, const ReadOptions& options) {
-  std::string prefix = resolve_prefix(path);
-  auto reader = std::make_shared<io::BundleReader>(prefix);
+  Location loc = locate(path);
   Model model;
   model.origin = Format::kCheckpoint;
   model.path = path;
+  std::vector<Layer> arch_layers = load_architecture(options, model);
 
   CheckpointInfo info;
+  if (loc.v1) {
+    info.prefix = loc.path;
+    info.variables = read_v1_variables(loc.path);
+    map_name_based(info.variables, arch_layers, model);
+    model.set_extra("checkpoint.format", "V1");
+    model.checkpoint = std::move(info);
+    return model;
+  }
+  const std::string prefix = loc.path;
+  auto reader = std::make_shared<io::BundleReader>(prefix);
   info.prefix = prefix;
   info.num_shards = reader->num_shards();
   for (const auto& e : reader->entries()) {
@@ -234,22 +275,6 @@ Model read(const std::string& path, const ReadOptions& options) {
   std::sort(info.variables.begin(), info.variables.end(),
             [](const BundleVariable& a, const BundleVariable& b) { return a.key < b.key; });
 
-  // Architecture used to name the variables.
-  std::vector<Layer> arch_layers;
-  if (!options.arch_path.empty()) {
-    Model arch = kmodel::read(options.arch_path);
-    if (!arch.has_architecture())
-      throw UsageError("--arch " + options.arch_path + " holds no model architecture");
-    ArchitectureSpec spec = parse_architecture(arch.model_config, options.arch_path);
-    arch_layers = layers_from_architecture(spec);
-    model.model_config = arch.model_config;
-    model.dialect = arch.dialect;
-    model.keras_version = arch.keras_version;
-    model.backend = arch.backend;
-    model.training_config = arch.training_config;
-    model.optimizer.class_name = arch.optimizer.class_name;
-  }
-
   const io::BundleEntry* graph_entry = reader->find(kGraphKey);
   if (graph_entry) {
     if (graph_entry->dtype != DType::kString || !graph_entry->shape.empty())
@@ -262,7 +287,10 @@ Model read(const std::string& path, const ReadOptions& options) {
     BundleLookup lookup(*reader);
     objgraph::map_to_model(graph, mapping, lookup, arch_layers, prefix + ".index", model);
   } else {
-    map_name_based(*reader, arch_layers, model);
+    std::vector<BundleVariable> plain;
+    for (const auto& v : info.variables)
+      if (!reader->find(v.key)->sliced) plain.push_back(v);
+    map_name_based(plain, arch_layers, model);
   }
   model.checkpoint = std::move(info);
   return model;

@@ -189,7 +189,7 @@ TEST_CASE("checkpoint: --arch maps layer-N onto the architecture's layers", "[ch
   CHECK_THROWS_AS(read(kData + "/lso_ckpt_tf2_2", ro), BadInputError);
 }
 
-TEST_CASE("checkpoint: TF1 name-based checkpoints keep variable names; V1 is refused", "[checkpoint]") {
+TEST_CASE("checkpoint: TF1 name-based and legacy V1 checkpoints keep variable names", "[checkpoint]") {
   Model m = read(kData + "/tfonnx_regression_tf1");
   REQUIRE(m.checkpoint);
   CHECK_FALSE(m.checkpoint->object_based);
@@ -201,13 +201,33 @@ TEST_CASE("checkpoint: TF1 name-based checkpoints keep variable names; V1 is ref
   CHECK(m.top_level_weights[0].tensor.dtype() == DType::kFloat32);
   CHECK(m.top_level_weights[0].tensor.shape().empty());
 
-  try {
-    read(kData + "/v1_bad_half_plus_two");
-    FAIL("V1 checkpoint was accepted");
-  } catch (const UnsupportedError& e) {
-    CHECK_THAT(std::string(e.what()), Catch::Contains("V1 checkpoint format is not supported"));
+  // Legacy V1 (TF Serving's bad_half_plus_two): listed from the metadata entry, values decoded on demand.
+  // The state file names an absolute path from the saving machine; its basename is in the directory.
+  for (const std::string& p : {kData + "/v1_bad_half_plus_two", kData + "/v1_bad_half_plus_two/export"}) {
+    INFO(p);
+    Model v1 = read(p);
+    REQUIRE(v1.checkpoint);
+    CHECK(v1.checkpoint->prefix == kData + "/v1_bad_half_plus_two/export");
+    CHECK(v1.extra("checkpoint.format") == "V1");
+    REQUIRE(v1.checkpoint->variables.size() == 2);
+    CHECK(v1.checkpoint->variables[0].key == "Variable");
+    CHECK(v1.checkpoint->variables[1].key == "Variable_1");
+    CHECK(v1.checkpoint->variables[1].dtype == DType::kFloat32);
+    CHECK(v1.checkpoint->variables[1].shape.empty());
+    float a, b;
+    std::memcpy(&a, v1.checkpoint->variables[0].tensor.load().data.data(), 4);
+    std::memcpy(&b, v1.checkpoint->variables[1].tensor.load().data.data(), 4);
+    CHECK(a == 0.5f);  // half_plus_two: y = 0.5 * x + 2
+    CHECK(b == 2.0f);
   }
-  CHECK_THROWS_AS(read(kData + "/v1_bad_half_plus_two/export"), UnsupportedError);
+  CHECK_THROWS_AS(formats::checkpoint::resolve_prefix(kData + "/v1_bad_half_plus_two"), UnsupportedError);
+  // V1 -> V2 conversion keeps the values.
+  std::string dir = temp_dir("v1");
+  write(read(kData + "/v1_bad_half_plus_two"), dir + "/ckpt", Format::kCheckpoint);
+  auto bytes = all_bytes(dir + "/ckpt");
+  REQUIRE(bytes.size() == 2);
+  CHECK(bytes["Variable_1/.ATTRIBUTES/VARIABLE_VALUE"] == f32({}, {2.0f}).data);
+  fs::remove_all(dir);
 }
 
 TEST_CASE("checkpoint: writing from an in-memory model follows the key grammar", "[checkpoint]") {
