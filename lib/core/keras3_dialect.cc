@@ -829,8 +829,8 @@ std::string to_keras2_model_config(const std::string& text, std::vector<std::str
   json::Document out;
   Value v = convert_model_to_k2(cls, doc["config"], out.GetAllocator(), warnings);
   out.CopyFrom(v, out.GetAllocator());
-  if (doc.HasMember("compile_config") && warnings)
-    warnings->push_back("compile_config moves to training_config (see to_keras2_training_config)");
+  // compile_config is not part of a Keras 2 model config: callers translate it with
+  // to_keras2_training_config (the H5 writer does).
   return json::to_string(out);
 }
 

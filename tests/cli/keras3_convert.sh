@@ -66,6 +66,25 @@ for d in kerasteam_lso_savedmodel_tf2_2 tfnet_lstm_from_sequential_savedmodel_ke
 done
 same "$K3/stock_rnn_model.keras" "$T/stock_rnn_model.keras" --optimizer
 
+# .keras -> H5 -> .keras and H5 -> .keras -> H5: weights SAME at every step, layers unchanged.
+for b in stock_rnn_model qkeras_v3_3layer; do
+  "$KMODEL" convert "$K3/$b.keras" "$T/rt_$b.h5" >/dev/null 2>"$T/err" || { echo "FAIL: $b -> h5: $(cat "$T/err")"; fail=1; continue; }
+  "$KMODEL" convert "$T/rt_$b.h5" "$T/rt_$b.keras" >/dev/null 2>"$T/err" || { echo "FAIL: $b h5 -> keras: $(cat "$T/err")"; fail=1; continue; }
+  same "$K3/$b.keras" "$T/rt_$b.h5"
+  same "$K3/$b.keras" "$T/rt_$b.keras"
+  /usr/bin/python3 -c "import json,sys,zipfile
+layers=lambda p: [(l['class_name'], l['config']['name']) for l in json.loads(zipfile.ZipFile(p).read('config.json'))['config']['layers']]
+assert layers(sys.argv[1]) == layers(sys.argv[2]), (layers(sys.argv[1]), layers(sys.argv[2]))" "$K3/$b.keras" "$T/rt_$b.keras" ||
+    { echo "FAIL: $b layers changed through H5"; fail=1; }
+done
+"$KMODEL" convert --weights-only "$K3/nested_container.keras" "$T/nested.h5" >/dev/null 2>&1 || { echo "FAIL: nested -> weights h5"; fail=1; }
+same "$K3/nested_container.keras" "$T/nested.h5" --by order
+for f in signature_siamese_lstm_h5__siamese_model.h5 dl4j_tfkeras_issue_9349_functional_adam__issue_9349.hdf5 fml_keras_3layer_batch_norm_h5__keras_3layer_batch_norm.h5; do
+  "$KMODEL" convert "$H5/$f" "$T/b_$f.keras" >/dev/null 2>&1 && "$KMODEL" convert "$T/b_$f.keras" "$T/b_$f.h5" >/dev/null 2>"$T/err" ||
+    { echo "FAIL: $f -> keras -> h5: $(cat "$T/err")"; fail=1; continue; }
+  same "$H5/$f" "$T/b_$f.h5"
+done
+
 # No overwrite without --force (exit 5), with --force fine.
 "$KMODEL" convert "$K3/qkeras_v3_3layer.keras" "$T/qkeras_v3_3layer.keras" >/dev/null 2>&1
 rc=$?; [ "$rc" = 5 ] || { echo "FAIL: overwrite without --force gave rc=$rc"; fail=1; }
