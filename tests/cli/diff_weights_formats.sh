@@ -58,6 +58,20 @@ rc=$(run diff-weights "$D/keras_3layer.h5" "$T/tiny.h5")
 rc=$(run diff-weights --rtol 0 --atol 0 "$D/keras_3layer.h5" "$T/tiny.h5")
 [ "$rc" = 1 ] || fail "tiny perturbation with zero tolerance: exit $rc"
 
+# NaN at the same place in both: differs unless --equal-nan.
+cp "$D/keras_3layer.h5" "$T/nan1.h5"; cp "$D/keras_3layer.h5" "$T/nan2.h5"; chmod u+w "$T"/nan*.h5
+/usr/bin/python3 - "$T/nan1.h5" "$T/nan2.h5" <<'PY' || fail "h5py nan"
+import h5py, sys, numpy as np
+for p in sys.argv[1:]:
+    with h5py.File(p, "r+") as f:
+        d = f["model_weights/fc3_relu/fc3_relu/bias:0"]; a = d[()]; a[2] = np.nan; d[...] = a
+PY
+rc=$(run diff-weights "$T/nan1.h5" "$T/nan2.h5")
+[ "$rc" = 1 ] || fail "NaN without --equal-nan: exit $rc"
+grep -q "^differs  fc3_relu/bias" "$T/out" || fail "NaN differs line: $(cat "$T/out")"
+rc=$(run diff-weights --equal-nan "$T/nan1.h5" "$T/nan2.h5")
+[ "$rc" = 0 ] || fail "NaN with --equal-nan: exit $rc: $(cat "$T/out")"
+
 # 5. Different models: names do not match -> only in A / only in B, exit 1; by order -> shape mismatch.
 rc=$(run diff-weights "$D/keras_3layer.h5" "$D/conv2d_1layer.h5")
 [ "$rc" = 1 ] || fail "different models: exit $rc"
