@@ -83,6 +83,35 @@ def h5_vs_keras(h5, kpath):
     assert "vars" in dst
 
 
+def keys_like(real, ours):
+    """Layer entries and configs of `ours` use the keys a real Keras 3 archive uses for the same class
+    (extra keys allowed only with null/false/default-like values)."""
+    def entries(path):
+        cfg = json.loads(zipfile.ZipFile(path).read("config.json"))
+        out = {}
+        for l in cfg["config"]["layers"]:
+            out.setdefault(l["class_name"], l)
+        return cfg, out
+    rc, rl = entries(real)
+    oc, ol = entries(ours)
+    common = set(rl) & set(ol)
+    assert common, (set(rl), set(ol))
+    for cls in common:
+        r, o = rl[cls], ol[cls]
+        extra_entry = set(o) - set(r) - {"name", "inbound_nodes"}
+        assert not extra_entry, (cls, extra_entry)
+        extra = {k: v for k, v in o["config"].items() if k not in r["config"]}
+        assert all(v in (None, False, 0, 0.0) for v in extra.values()), (cls, extra)
+        # Nested objects have the same envelope keys as the real ones.
+        for k, v in o["config"].items():
+            if isinstance(v, dict) and isinstance(r["config"].get(k), dict):
+                assert set(v) - {"shared_object_id"} == set(r["config"][k]) - {"shared_object_id"}, (cls, k, v)
+    assert set(oc) <= set(rc) | {"build_config", "compile_config"}, set(oc)
+    if "compile_config" in oc and "compile_config" in rc and rc["compile_config"]:
+        assert set(oc["compile_config"]) == set(rc["compile_config"]), (set(oc["compile_config"]), set(rc["compile_config"]))
+        assert set(oc["compile_config"]["optimizer"]) == set(rc["compile_config"]["optimizer"])
+
+
 if __name__ == "__main__":
     mode, a, b = sys.argv[1:4]
-    {"same-keras": same_keras, "h5-vs-keras": h5_vs_keras}[mode](a, b)
+    {"same-keras": same_keras, "h5-vs-keras": h5_vs_keras, "keys-like": keys_like}[mode](a, b)

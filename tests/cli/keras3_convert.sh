@@ -66,6 +66,14 @@ for d in kerasteam_lso_savedmodel_tf2_2 tfnet_lstm_from_sequential_savedmodel_ke
 done
 same "$K3/stock_rnn_model.keras" "$T/stock_rnn_model.keras" --optimizer
 
+# Translated configs use the keys of a real Keras 3 archive for the same classes (InputLayer, LSTM,
+# Dropout, Dense in the Keras 3.4.1 stock_rnn archive; compile_config and its optimizer).
+for f in dl4j_simple_lstm_tf_keras_2_io__simple_lstm_tf_keras_2_model.h5 hls4ml_KERAS_lstm_json_weights__KERAS_lstm_model_weights.h5 \
+         hls4ml_KERAS_gru_json_weights__KERAS_gru_model_weights.h5 fml_keras_3layer_h5__keras_3layer.h5; do
+  "$KMODEL" convert --force "$H5/$f" "$T/kl.keras" >/dev/null 2>&1 || { echo "FAIL: convert $f"; fail=1; continue; }
+  /usr/bin/python3 "$CHECK" keys-like "$K3/stock_rnn_model.keras" "$T/kl.keras" || { echo "FAIL: $f keys differ from real Keras 3"; fail=1; }
+done
+
 # .keras -> H5 -> .keras and H5 -> .keras -> H5: weights SAME at every step, layers unchanged.
 for b in stock_rnn_model qkeras_v3_3layer; do
   "$KMODEL" convert "$K3/$b.keras" "$T/rt_$b.h5" >/dev/null 2>"$T/err" || { echo "FAIL: $b -> h5: $(cat "$T/err")"; fail=1; continue; }
