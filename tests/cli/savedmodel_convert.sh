@@ -45,13 +45,13 @@ def fail(msg):
     print("FAIL: %s: %s" % (name, msg)); ok = False
 
 def decode(v):
-    """json_utils decoding: tuples/TensorShapes -> lists; drop SavedModel's shared_object_id."""
+    """json_utils decoding: tuples/TensorShapes -> lists."""
     if isinstance(v, list):
         return [decode(x) for x in v]
     if isinstance(v, dict):
         if v.get("class_name") in ("__tuple__", "TensorShape") and "items" in v:
             return [decode(x) for x in v["items"]]
-        return {k: decode(x) for k, x in v.items() if not (k == "shared_object_id" and "class_name" in v)}
+        return {k: decode(x) for k, x in v.items()}
     return v
 root = json.loads(wire["root_metadata"])
 want_config = decode(root["model_config"])

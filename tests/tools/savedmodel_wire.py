@@ -12,6 +12,7 @@ Prints one JSON document:
    "object_graph": {"nodes": N, "kinds": {kind: count}, "variables": [[id, name, dtype, shape, trainable]],
                     "children": [[[local_name, id], ...] per node], "identifiers": [per node]},
    "keras_metadata": [[node_id, node_path, identifier], ...] | null,
+   "keras_metadata_json": {node_id: metadata JSON text} (keras_metadata.pb only),
    "root_metadata": the root object's Keras metadata JSON text (keras_metadata.pb, else the TF <= 2.4
                     SavedUserObject.metadata of node 0) | null,
    "fingerprint": {field: value} | null}
@@ -203,9 +204,10 @@ def main(argv):
     km = os.path.join(d, "keras_metadata.pb")
     if os.path.exists(km):
         out["keras_metadata"] = []
+        out["keras_metadata_json"] = {}
         for n, _, v in fields(open(km, "rb").read()):
             if n == 1:
-                nid, path, ident = 0, "", ""
+                nid, path, ident, meta = 0, "", "", ""
                 for kn, _, kv in fields(v):
                     if kn == 2:
                         nid = kv
@@ -213,9 +215,12 @@ def main(argv):
                         path = kv.decode()
                     elif kn == 4:
                         ident = kv.decode()
-                    elif kn == 5 and nid == 0:
-                        out["root_metadata"] = kv.decode()
+                    elif kn == 5:
+                        meta = kv.decode()
+                if nid == 0:
+                    out["root_metadata"] = meta
                 out["keras_metadata"].append([nid, path, ident])
+                out["keras_metadata_json"][str(nid)] = meta
     if out["root_metadata"] is None and out["object_graph"] and out["object_graph"]["user_metadata"]:
         out["root_metadata"] = out["object_graph"]["user_metadata"][0]
     fp = os.path.join(d, "fingerprint.pb")

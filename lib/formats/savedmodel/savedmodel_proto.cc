@@ -131,7 +131,6 @@ void normalize_keras_json(rapidjson::Value& value, rapidjson::Document::Allocato
       normalize_keras_json(value, alloc);
       return;
     }
-    value.RemoveMember("shared_object_id");
   }
   for (auto& m : value.GetObject()) normalize_keras_json(m.value, alloc);
 }

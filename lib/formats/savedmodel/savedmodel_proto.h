@@ -41,8 +41,8 @@ std::string dt_name(int dtype);
 std::string cli_shape(const tf::TensorShapeProto& shape);
 
 // Keras json_utils decoding for configs: {"class_name": "__tuple__"|"TensorShape", "items": [...]}
-// becomes a plain array, and the "shared_object_id" that SavedModel saving adds beside class_name is
-// removed. Applied recursively in place.
+// becomes a plain array. Applied recursively in place. "shared_object_id" members are kept: Keras
+// uses them to restore shared objects, and H5 files written by tf.keras carry them too.
 void normalize_keras_json(rapidjson::Value& value, rapidjson::Document::AllocatorType& alloc);
 
 }  // namespace kmodel::formats::savedmodel

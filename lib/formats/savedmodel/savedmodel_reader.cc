@@ -457,11 +457,15 @@ void Reader::collect_weights(int node, bool trainable_layer, std::vector<Weight>
 }
 
 void Reader::read_optimizer(Model& model, int opt_node) {
-  std::set<int> seen;
+  std::set<int> seen = {opt_node};
   // Variables below the optimizer (hyper-parameters, iterations, new-style `_variables` lists),
   // depth-first in child order, then the slot variables referenced by optimizer nodes.
   std::vector<std::pair<int, std::string>> slot_owners;
-  std::function<void(int, const std::string&)> walk = [&](int node, const std::string& prefix) {
+  // Breadth-first, as TF names checkpoint keys (an object reached both as `_iterations` and as
+  // `_variables/0` gets the shorter path).
+  std::vector<std::pair<int, std::string>> queue = {{opt_node, ""}};
+  for (size_t qi = 0; qi < queue.size(); ++qi) {
+    auto [node, prefix] = queue[qi];
     if (std::count(prefix.begin(), prefix.end(), '/') > 64)
       throw BadInputError(pb_file_, "object_graph_def.nodes[" + std::to_string(node) + "]",
                           "objects nested more than 64 levels below the optimizer");
@@ -473,16 +477,13 @@ void Reader::read_optimizer(Model& model, int opt_node) {
       const tf::SavedObject& child = graph_->nodes(id);
       if (child.has_variable()) {
         seen.insert(id);
-        Weight w = make_weight(id, prefix + c.local_name(), "");
-        model.optimizer.weights.push_back(std::move(w));
+        model.optimizer.weights.push_back(make_weight(id, prefix + c.local_name(), ""));
       } else if (child.has_user_object()) {
         seen.insert(id);
-        walk(id, prefix + c.local_name() + "/");
+        queue.emplace_back(id, prefix + c.local_name() + "/");
       }
     }
-  };
-  seen.insert(opt_node);
-  walk(opt_node, "");
+  }
   for (const auto& so : slot_owners) {
     for (const auto& s : graph_->nodes(so.first).slot_variables()) {
       int id = s.slot_variable_node_id();
@@ -516,6 +517,8 @@ void Reader::read_keras(Model& model) {
   model.training_config = meta_json(root, "training_config");
   if (!model.keras_version.empty() || !model.model_config.empty()) model.dialect = KerasDialect::kKeras2;
   model.set_extra("savedmodel.root_identifier", root.identifier);
+  std::string root_bis = meta_json(root, "build_input_shape");
+  if (!root_bis.empty()) model.set_extra("savedmodel.build_input_shape", root_bis);
   if (!model.training_config.empty()) {
     json::Document tc = json::parse(model.training_config, dir_ + ":root metadata training_config");
     if (const json::Value* oc = json::member(tc, "optimizer_config"))
@@ -572,7 +575,12 @@ void Reader::read_keras(Model& model) {
       if (layer.name.empty()) layer.name = "layer-" + std::to_string(idx);
     }
     bool trainable = true;
-    if (kn && kn->metadata.IsObject()) trainable = json::get_bool(kn->metadata, "trainable").value_or(true);
+    if (kn && kn->metadata.IsObject()) {
+      trainable = json::get_bool(kn->metadata, "trainable").value_or(true);
+      // Kept so that writing a SavedModel again can give Keras the shape the layer was built with.
+      std::string bis = meta_json(*kn, "build_input_shape");
+      if (!bis.empty()) model.set_extra("savedmodel.build_input_shape." + layer.name, bis);
+    }
     std::vector<Weight> t, nt;
     if (!seen.count(node)) {
       seen.insert(node);

@@ -62,6 +62,20 @@ json::Value tensor_shape_json(const Shape& shape, json::Document::AllocatorType&
   return v;
 }
 
+// A build_input_shape kept by the reader (json_utils-decoded: [null, 2] or [[null, 2], [null, 3]])
+// encoded back as TensorShapes.
+json::Value encode_build_shape(const json::Value& v, json::Document::AllocatorType& a) {
+  if (v.IsArray() && !v.Empty() && v[0].IsArray()) {
+    json::Value list(rapidjson::kArrayType);
+    for (const auto& e : v.GetArray()) list.PushBack(encode_build_shape(e, a), a);
+    return list;
+  }
+  Shape s;
+  if (v.IsArray())
+    for (const auto& d : v.GetArray()) s.push_back(d.IsInt64() ? d.GetInt64() : -1);
+  return tensor_shape_json(s, a);
+}
+
 std::optional<Shape> shape_from_json(const std::string& text) {
   if (text.empty()) return std::nullopt;
   json::Document d = json::parse(text, "batch_input_shape");
@@ -167,6 +181,21 @@ void write(const Model& model, const std::string& path, const WriteOptions& opti
     if (!first_edge.count(id)) first_edge[id] = name;
     if (name.rfind("layer-", 0) == 0) layer_of_node[id] = std::stoul(name.substr(6));
   }
+  // Known layer classes say which of their variables are trainable (H5 does not record it).
+  std::map<const Weight*, bool> expected_trainable;
+  try {
+    auto shapes = infer_layer_shapes(arch, model.path);
+    for (const auto& layer : model.layers) {
+      auto it = shapes.find(layer.name);
+      if (it == shapes.end() || !it->second.known) continue;
+      for (const auto& w : layer.weights) {
+        std::string attr = objgraph::weight_attr(w, layer, path);
+        for (const auto& e : it->second.weights)
+          if (e.attr == attr) expected_trainable[&w] = e.trainable;
+      }
+    }
+  } catch (const Error&) {
+  }
   std::map<int, const Weight*> weight_of_node;
   std::set<int> optimizer_nodes;
   {
@@ -246,6 +275,13 @@ void write(const Model& model, const std::string& path, const WriteOptions& opti
       t.CopyFrom(tc, a);
       d.AddMember("training_config", t, a);
     }
+    std::string root_bis = model.extra("savedmodel.build_input_shape");
+    if (!root_bis.empty()) {
+      json::Document b = json::parse(root_bis, model.path + ":build_input_shape");
+      d.AddMember("build_input_shape", encode_build_shape(b, a), a);
+    } else if (auto s = shape_from_json(arch.batch_input_shape_json)) {
+      d.AddMember("build_input_shape", tensor_shape_json(*s, a), a);
+    }
     identifier_of[0] = model_identifier(cls);
     add_meta(0, "root", identifier_of[0], d);
   }
@@ -273,7 +309,11 @@ void write(const Model& model, const std::string& path, const WriteOptions& opti
     if (c) config.CopyFrom(*c, a);
     d.AddMember("config", config, a);
     auto bs = build_shapes.find(layer.name);
-    if (bs != build_shapes.end() && cls != "InputLayer") {
+    std::string kept = model.extra("savedmodel.build_input_shape." + layer.name);
+    if (!kept.empty() && cls != "InputLayer") {
+      json::Document b = json::parse(kept, model.path + ":build_input_shape");
+      d.AddMember("build_input_shape", encode_build_shape(b, a), a);
+    } else if (bs != build_shapes.end() && cls != "InputLayer") {
       if (bs->second.size() == 1) {
         d.AddMember("build_input_shape", tensor_shape_json(bs->second[0], a), a);
       } else {
@@ -326,7 +366,9 @@ void write(const Model& model, const std::string& path, const WriteOptions& opti
       tf::SavedVariable* v = o->mutable_variable();
       v->set_dtype(static_cast<tf::DataType>(io::tf_from_dtype(w.tensor.dtype())));
       for (int64_t d : w.tensor.shape()) v->mutable_shape()->add_dim()->set_size(d);
-      v->set_trainable(w.trainable && !optimizer_nodes.count(id));
+      auto et = expected_trainable.find(&w);
+      bool trainable = et != expected_trainable.end() ? et->second : w.trainable;
+      v->set_trainable(trainable && !optimizer_nodes.count(id));
       v->set_name(strip_index(w.name));
       if (optimizer_nodes.count(id) && n.attributes.size() == 1 &&
           n.attributes[0].checkpoint_key.find(".OPTIMIZER_SLOT") == std::string::npos)
