@@ -32,6 +32,12 @@ rc=$(run diff-weights "$D/keras_3layer_batch_norm.h5" "$T/bn.keras")
 grep -q "^24 weights: 24 equal" "$T/out" || fail "h5 vs .keras summary: $(cat "$T/out")"
 rc=$(run diff-weights "$T/bn.keras" "$T/bn_ckpt")
 [ "$rc" = 0 ] || fail ".keras vs ckpt: exit $rc: $(cat "$T/out")"
+# save straight to a SavedModel (BatchNormalization moving statistics included), then compare.
+rc=$(run save --arch "$D/keras_3layer_batch_norm.h5" -o "$T/bn_sm" --to savedmodel)
+[ "$rc" = 0 ] || fail "save --to savedmodel: exit $rc: $(cat "$T/out" "$T/err")"
+rc=$(run diff-weights "$T/bn_sm" "$D/keras_3layer_batch_norm.h5")
+[ "$rc" = 0 ] || fail "savedmodel vs h5: exit $rc: $(cat "$T/out")"
+grep -q "^24 weights: 24 equal" "$T/out" || fail "savedmodel summary: $(cat "$T/out")"
 
 # The nested-model trap with a checkpoint: the sub-model's checkpoint into the outer model.
 "$KMODEL" convert "$D/keras_3layer.h5" "$T/sub_ckpt" --to checkpoint >/dev/null || fail "convert sub-model"
