@@ -198,14 +198,14 @@ Tensor decode_tensor_proto(Wire w, DType dtype, const Shape& shape) {
     case DType::kUInt64: field = 17, unit = 0; break;
     default: throw UnsupportedError(w.file, w.where, "cannot decode dtype " + dtype_name(dtype));
   }
-  bool content = false;
+
   while (!w.done()) {
     uint64_t tag = w.varint();
     int f = static_cast<int>(tag >> 3), wt = static_cast<int>(tag & 7);
     if (f == 4 && wt == 2) {
       std::string_view b = w.bytes();
       t.data.assign(b.begin(), b.end());
-      content = true;
+
     } else if (f == field && dtype == DType::kString && wt == 2) {
       t.strings.emplace_back(w.bytes());
     } else if (f == field && dtype != DType::kString) {
@@ -216,18 +216,14 @@ Tensor decode_tensor_proto(Wire w, DType dtype, const Shape& shape) {
       w.skip(wt);
     }
   }
+  // TensorSliceWriter stores every element; a short value list (TensorProto broadcasting) would make
+  // us allocate from the declared shape alone, so it is refused.
   if (dtype == DType::kString) {
-    if (t.strings.size() == 1 && n > 1) t.strings.resize(static_cast<size_t>(n), t.strings[0]);
-    if (static_cast<int64_t>(t.strings.size()) != n) w.fail("string tensor holds " + std::to_string(t.strings.size()) + " values, shape needs " + std::to_string(n));
+    if (static_cast<int64_t>(t.strings.size()) != n)
+      w.fail("string tensor holds " + std::to_string(t.strings.size()) + " values, shape needs " + std::to_string(n));
     return t;
   }
   const uint64_t want = uint64_t(n) * es;
-  if (!content && t.data.empty()) t.data.assign(static_cast<size_t>(want), 0);  // no values: zeros
-  if (!content && t.data.size() == es && n > 1) {  // one value: broadcast (TensorProto rule)
-    std::vector<uint8_t> one = t.data;
-    t.data.clear();
-    for (int64_t i = 0; i < n; ++i) t.data.insert(t.data.end(), one.begin(), one.end());
-  }
   if (t.data.size() != want)
     w.fail("tensor holds " + std::to_string(t.data.size()) + " bytes, shape " + shape_str(shape) + " needs " + std::to_string(want));
   return t;
