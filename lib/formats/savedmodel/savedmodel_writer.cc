@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/json_util.h"
+#include "core/keras3_dialect.h"
 #include "core/layer_shapes.h"
 #include "core/object_graph.h"
 #include "formats/savedmodel/savedmodel_format.h"
@@ -20,6 +21,7 @@
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 namespace kmodel::formats::savedmodel {
@@ -165,7 +167,14 @@ void write(const Model& model, const std::string& path, const WriteOptions& opti
                            "(give one with --arch)");
   if (options.weights_only)
     throw UnsupportedError(path, "", "a SavedModel always holds the architecture; --weights-only does not apply");
-  ArchitectureSpec arch = parse_architecture(model.model_config, model.path + ":model_config");
+  // tf.keras reads the Keras 2 dialect: a Keras 3 config (from a .keras archive) is translated.
+  std::vector<std::string> warnings;
+  const std::string model_config = to_keras2_model_config(model.model_config, &warnings);
+  std::string training_config = model.training_config;
+  if (!training_config.empty() && is_keras3_compile_config(training_config))
+    training_config = to_keras2_training_config(training_config, &warnings);
+  for (const auto& w : warnings) spdlog::warn("{}: {}", path, w);
+  ArchitectureSpec arch = parse_architecture(model_config, model.path + ":model_config");
   for (const auto& l : arch.layers)
     if (l.is_model())
       throw UnsupportedError(model.path, l.name,
@@ -224,7 +233,7 @@ void write(const Model& model, const std::string& path, const WriteOptions& opti
   }
 
   // ---- keras_metadata.pb ------------------------------------------------------------------------
-  json::Document cfg = json::parse(model.model_config, model.path + ":model_config");
+  json::Document cfg = json::parse(model_config, model.path + ":model_config");
   std::map<std::string, const json::Value*> layer_cfg;  // layer name -> {"class_name", "config", ...}
   if (const json::Value* c = json::member(cfg, "config")) {
     const json::Value* layers = c->IsArray() ? c : json::member(*c, "layers");
@@ -269,8 +278,8 @@ void write(const Model& model, const std::string& path, const WriteOptions& opti
     json::Value mc;
     mc.CopyFrom(cfg, a);
     d.AddMember("model_config", mc, a);
-    if (!model.training_config.empty()) {
-      json::Document tc = json::parse(model.training_config, model.path + ":training_config");
+    if (!training_config.empty()) {
+      json::Document tc = json::parse(training_config, model.path + ":training_config");
       json::Value t;
       t.CopyFrom(tc, a);
       d.AddMember("training_config", t, a);

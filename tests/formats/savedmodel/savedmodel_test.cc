@@ -450,3 +450,61 @@ TEST_CASE("bad SavedModel input: one-line errors naming the file, exit code 4", 
     CHECK(what.find("missing") != std::string::npos);
   }
 }
+
+TEST_CASE("writing a SavedModel and reading it back gives the same IR", "[savedmodel]") {
+  Model src = read(kLso);
+  std::string out = temp_dir("write") + "/lso_copy";
+  write(src, out, Format::kSavedModel);
+  for (const char* f : {"saved_model.pb", "keras_metadata.pb", "fingerprint.pb", "variables/variables.index",
+                        "variables/variables.data-00000-of-00001"})
+    CHECK(fs::exists(fs::path(out) / f));
+  CHECK(fs::is_directory(fs::path(out) / "assets"));
+  // No stray temporaries beside the destination.
+  size_t entries = 0;
+  for (auto& e : fs::directory_iterator(fs::path(out).parent_path())) entries += e.path().filename() != "lso_copy" ? 1 : 0;
+  CHECK(entries == 0);
+
+  Model back = read(out);
+  CHECK(back.model_config == src.model_config);
+  CHECK(back.training_config == src.training_config);
+  CHECK(back.keras_version == src.keras_version);
+  CHECK(back.extra("savedmodel.keras_metadata") == "keras_metadata.pb");
+  REQUIRE(back.layers.size() == 1);
+  REQUIRE(back.layers[0].weights.size() == 2);
+  for (size_t i = 0; i < 2; ++i) {
+    CHECK(back.layers[0].weights[i].name == src.layers[0].weights[i].name);
+    CHECK(back.layers[0].weights[i].attr == src.layers[0].weights[i].attr);
+    CHECK(back.layers[0].weights[i].tensor.load().data == src.layers[0].weights[i].tensor.load().data);
+  }
+  REQUIRE(back.optimizer.weights.size() == src.optimizer.weights.size());
+  for (size_t i = 0; i < src.optimizer.weights.size(); ++i) {
+    CHECK(back.optimizer.weights[i].name == src.optimizer.weights[i].name);
+    CHECK(back.optimizer.weights[i].attr == src.optimizer.weights[i].attr);
+    CHECK(back.optimizer.weights[i].tensor.load().data == src.optimizer.weights[i].tensor.load().data);
+  }
+  // The object graph: model user object, layer edges as tf.keras names them, no functions.
+  const auto& og = back.saved_model->object_graph;
+  REQUIRE(!og.empty());
+  CHECK(og[0].identifier == "_tf_keras_sequential");
+  CHECK(og[0].children[0] == std::make_pair(std::string("layer_with_weights-0"), 1));
+  CHECK(og[0].children[1] == std::make_pair(std::string("layer-0"), 1));
+  CHECK(og[1].identifier == "_tf_keras_layer");
+  for (const auto& n : og) CHECK(n.kind != "function");
+  CHECK(back.saved_model->meta_graphs[0].tags == std::vector<std::string>{"serve"});
+  CHECK(back.saved_model->meta_graphs[0].tensorflow_version == "2.2.0-rc2");
+
+  // Existing destination: refused without force (exit 5), replaced with it.
+  CHECK_THROWS_AS(write(src, out, Format::kSavedModel), IoError);
+  WriteOptions force;
+  force.force = true;
+  write(src, out, Format::kSavedModel, force);
+  CHECK(read(out).layers.size() == 1);
+  // Weights-only makes no sense for a SavedModel; plain TF SavedModels have no architecture.
+  WriteOptions wo;
+  wo.weights_only = true;
+  CHECK_THROWS_AS(write(src, out + "_wo", Format::kSavedModel, wo), UnsupportedError);
+  Model plain = read(kHalfPlusTwo);
+  CHECK_THROWS_AS(write(plain, out + "_plain", Format::kSavedModel), UnsupportedError);
+  CHECK_FALSE(fs::exists(out + "_wo"));
+  CHECK_FALSE(fs::exists(out + "_plain"));
+}
