@@ -11,7 +11,11 @@ namespace kmodel::engine {
 namespace {
 
 // Gathers patches of a channels_last item (in: D*H*W*C) into rows of `cols` (P x K*cg), for
-// channels [c0, c0 + cg).
+// channels [c0, c0 + cg). The copies are short (often 1..64 floats): GCC is kept from turning the
+// loops into memcpy calls, which cost more than the copy itself.
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
 void im2col(const float* x, const Geometry& g, int64_t C, int64_t c0, int64_t cg, float* cols) {
   const int64_t row_len = g.k_size() * cg;
   int64_t p = 0;
@@ -90,11 +94,19 @@ class Conv : public Layer {
     const int64_t in_item = g.in_size() * C;
     CMapR W(kernel_.values.data(), K, F);
     const bool pointwise = g.k_size() == 1 && g.s[0] == 1 && g.s[1] == 1 && g.s[2] == 1 && cp_.groups == 1;
+    // Bias and activation are applied per chunk of rows while they are still in cache.
+    auto finish = [&](int64_t row0, int64_t rows) {
+      MapR Y(out.values.data() + row0 * F, rows, F);
+      if (!bias_.values.empty()) Y.rowwise() += CRowMap(bias_.values.data(), F);
+      apply_activation(cp_.act, Y.data(), rows * F, F);
+    };
     if (pointwise) {
       MapR(out.values.data(), B * P, F).noalias() = CMapR(x.values.data(), B * P, C) * W;
+      finish(0, B * P);
     } else {
-      // Batch items in chunks so the patch matrix stays cache-sized (~1 MB) between im2col and GEMM.
-      const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 18) / std::max<int64_t>(P * K, 1));
+      // Batch items in chunks so patches and outputs stay cache-sized (~256 KB) between im2col, GEMM
+      // and the bias/activation pass.
+      const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(P * std::max(K, F), 1));
       thread_local std::vector<float> cols;  // patch buffer reused across calls (engine is single-threaded)
       for (int64_t b0 = 0; b0 < B; b0 += chunk) {
         const int64_t nb = std::min(chunk, B - b0);
@@ -110,10 +122,9 @@ class Conv : public Layer {
                                                       Eigen::OuterStride<>(F));
           Y.noalias() = CMapR(cols.data(), nb * P, K) * W.middleCols(gi * Fg, Fg);
         }
+        finish(b0 * P, nb * P);
       }
     }
-    if (!bias_.values.empty()) MapR(out.values.data(), B * P, F).rowwise() += CRowMap(bias_.values.data(), F);
-    apply_activation(cp_.act, out);
     return {from_channels_last(std::move(out), cp_.channels_first)};
   }
 

@@ -30,7 +30,8 @@ inline Array to_channels_last(const Array& x, bool channels_first) {
   return channels_first ? move_axis(x, 1, static_cast<int>(x.shape.size()) - 1) : x;
 }
 inline Array from_channels_last(Array y, bool channels_first) {
-  return channels_first ? move_axis(y, static_cast<int>(y.shape.size()) - 1, 1) : y;
+  if (channels_first) return move_axis(y, static_cast<int>(y.shape.size()) - 1, 1);
+  return y;  // moved, not copied (a ?: here would copy)
 }
 // Checks that x has rank spatial+2; throws UsageError naming the layer otherwise.
 void expect_rank(const Array& x, int spatial, const std::string& what);
