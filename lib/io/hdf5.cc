@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "io/hdf5_guard.h"
 #include "kmodel/error.h"
 
 namespace kmodel::io::h5 {
@@ -59,6 +60,7 @@ bool has_hdf5_signature(const std::string& path) {
 
 Handle open_file_readonly(const std::string& path) {
   silence_errors();
+  guard_hdf5_file(path);  // libhdf5 may crash on corrupt metadata: probe in a child process first
   Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
   // Strong close so no object stays open past the file handle.
   H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG);

@@ -1,0 +1,223 @@
+// See hdf5_guard.h: probe an HDF5 file in a forked child before the process trusts libhdf5 with it.
+#include "io/hdf5_guard.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <set>
+#include <tuple>
+#include <vector>
+
+#include <hdf5.h>
+
+#include "kmodel/error.h"
+
+// Sanitizer runtimes (ASan, libFuzzer) install a death callback that must not run in the child.
+extern "C" void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
+
+namespace kmodel::io::h5 {
+namespace {
+
+constexpr hssize_t kMaxAttrElements = hssize_t{1} << 24;
+
+struct Walk {
+  uint64_t data_left;
+  uint64_t max_dataset;
+};
+
+// Reads a selection-sized buffer of `space` in `file_type`'s native form through `read`.
+template <class ReadFn>
+void read_native(hid_t file_type, hid_t space, uint64_t max_bytes, ReadFn read) {
+  hssize_t n = H5Sget_simple_extent_npoints(space);
+  if (n < 0 || n > kMaxAttrElements * 16) return;
+  hid_t mem = H5Tget_native_type(file_type, H5T_DIR_ASCEND);
+  if (mem < 0) return;
+  size_t elem = H5Tget_size(mem);
+  if (elem == 0 || (n > 0 && elem > max_bytes / static_cast<uint64_t>(n))) {
+    H5Tclose(mem);
+    return;
+  }
+  std::vector<unsigned char> buf(static_cast<size_t>(n) * elem + 16);
+  if (read(mem, buf.data()) >= 0 && H5Tdetect_class(mem, H5T_VLEN) > 0)
+    H5Dvlen_reclaim(mem, space, H5P_DEFAULT, buf.data());
+  else if (H5Tget_class(mem) == H5T_STRING && H5Tis_variable_str(mem) > 0)
+    H5Dvlen_reclaim(mem, space, H5P_DEFAULT, buf.data());
+  H5Tclose(mem);
+}
+
+herr_t visit_attr(hid_t loc, const char* name, const H5A_info_t*, void*) {
+  hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
+  if (attr < 0) return 0;
+  hid_t type = H5Aget_type(attr);
+  hid_t space = H5Aget_space(attr);
+  if (type >= 0 && space >= 0) {
+    hssize_t n = H5Sget_simple_extent_npoints(space);
+    if (n >= 0 && n <= kMaxAttrElements)
+      read_native(type, space, uint64_t{1} << 30, [&](hid_t mem, void* buf) { return H5Aread(attr, mem, buf); });
+  }
+  if (space >= 0) H5Sclose(space);
+  if (type >= 0) H5Tclose(type);
+  H5Aclose(attr);
+  return 0;
+}
+
+void walk_object(hid_t obj, Walk& w) {
+  hsize_t idx = 0;
+  H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_NATIVE, &idx, visit_attr, nullptr);
+  H5I_type_t kind = H5Iget_type(obj);
+  if (kind != H5I_DATASET) return;
+  hid_t type = H5Dget_type(obj);
+  hid_t space = H5Dget_space(obj);
+  hid_t dcpl = H5Dget_create_plist(obj);
+  if (dcpl >= 0) {
+    int nf = H5Pget_nfilters(dcpl);
+    for (int i = 0; i < nf && i < 32; ++i) {
+      unsigned flags = 0, cd[8];
+      size_t ncd = 8;
+      char fname[64];
+      H5Pget_filter2(dcpl, static_cast<unsigned>(i), &flags, &ncd, cd, sizeof fname, fname, nullptr);
+    }
+    if (H5Pget_layout(dcpl) == H5D_CHUNKED) {
+      hsize_t dims[H5S_MAX_RANK];
+      H5Pget_chunk(dcpl, H5S_MAX_RANK, dims);
+    }
+    H5Pclose(dcpl);
+  }
+  (void)H5Dget_storage_size(obj);
+  if (type >= 0 && space >= 0 && w.data_left > 0) {
+    uint64_t limit = w.max_dataset < w.data_left ? w.max_dataset : w.data_left;
+    hssize_t n = H5Sget_simple_extent_npoints(space);
+    size_t tsize = H5Tget_size(type);
+    if (n >= 0 && tsize > 0 && static_cast<uint64_t>(n) <= limit / tsize) {
+      w.data_left -= static_cast<uint64_t>(n) * tsize;
+      read_native(type, space, limit,
+                  [&](hid_t mem, void* buf) { return H5Dread(obj, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf); });
+    }
+  }
+  if (space >= 0) H5Sclose(space);
+  if (type >= 0) H5Tclose(type);
+}
+
+herr_t visit_link(hid_t group, const char* name, const H5L_info_t* info, void* data) {
+  if (info->type != H5L_TYPE_HARD) return 0;  // soft links resolve to visited objects; never follow external ones
+  hid_t obj = H5Oopen(group, name, H5P_DEFAULT);
+  if (obj < 0) return 0;
+  walk_object(obj, *static_cast<Walk*>(data));
+  H5Oclose(obj);
+  return 0;
+}
+
+[[noreturn]] void child_walk(const std::string& path, const GuardLimits& limits) {
+  if (__sanitizer_set_death_callback) __sanitizer_set_death_callback(nullptr);
+  for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL}) signal(sig, SIG_DFL);
+  struct rlimit no_core = {0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
+  int devnull = open("/dev/null", O_WRONLY);
+  if (devnull >= 0) {
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+  }
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
+  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl);
+  if (f < 0) _exit(0);  // refused cleanly: the parent's own open reports it
+  Walk w{limits.data_budget_bytes, limits.max_dataset_bytes};
+  hid_t root = H5Gopen2(f, "/", H5P_DEFAULT);
+  if (root >= 0) {
+    walk_object(root, w);
+    H5Lvisit(root, H5_INDEX_NAME, H5_ITER_NATIVE, visit_link, &w);
+  }
+  _exit(0);  // no cleanup: nothing of this process outlives it
+}
+
+using FileKey = std::tuple<dev_t, ino_t, off_t, int64_t, int64_t, uint64_t>;
+constexpr size_t kMaxCached = 4096;         // entries per cache; cleared when full
+constexpr off_t kHashLimit = off_t{16} << 20;  // files up to this size are keyed by content too
+
+// FNV-1a of the file's bytes, so a file rewritten in place within one timestamp tick is re-probed.
+uint64_t content_hash(const std::string& path, off_t size) {
+  if (size > kHashLimit) return 0;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  uint64_t h = 1469598103934665603ull;
+  unsigned char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    for (ssize_t i = 0; i < n; ++i) h = (h ^ buf[i]) * 1099511628211ull;
+  }
+  ::close(fd);
+  return h;
+}
+std::mutex g_mutex;
+std::set<FileKey>& probed() {
+  static std::set<FileKey> s;
+  return s;
+}
+std::map<FileKey, std::string>& refused() {  // key -> the error detail, so a refused file forks once
+  static std::map<FileKey, std::string> m;
+  return m;
+}
+
+}  // namespace
+
+void guard_hdf5_file(const std::string& path, const GuardLimits& limits) {
+  const char* env = std::getenv("KMODEL_HDF5_GUARD");
+  if (env && std::string(env) == "0") return;
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;  // the caller's open reports it
+  FileKey key{st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec, content_hash(path, st.st_size)};
+  std::lock_guard<std::mutex> lock(g_mutex);
+  if (probed().count(key)) return;
+  if (auto it = refused().find(key); it != refused().end()) throw BadInputError(path, "HDF5 metadata", it->second);
+
+  fflush(nullptr);
+  pid_t pid = fork();
+  if (pid < 0) throw IoError(path, std::string("cannot fork to probe the HDF5 file: ") + std::strerror(errno));
+  if (pid == 0) child_walk(path, limits);
+
+  int status = 0;
+  long waited_us = 0, step_us = 50;
+  for (;;) {
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    if (r < 0 && errno != EINTR) throw IoError(path, "lost the HDF5 probe process");
+    if (waited_us / 1000 >= limits.timeout_ms) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      std::string what = "corrupt HDF5 file: libhdf5 did not finish reading its metadata in " +
+                         std::to_string(limits.timeout_ms / 1000) + " s";
+      refused()[key] = what;
+      throw BadInputError(path, "HDF5 metadata", what);
+    }
+    struct timespec ts = {0, step_us * 1000};
+    nanosleep(&ts, nullptr);
+    waited_us += step_us;
+    if (step_us < 20000) step_us *= 2;
+  }
+  if (probed().size() >= kMaxCached) probed().clear();
+  if (refused().size() >= kMaxCached) refused().clear();
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    probed().insert(key);
+    return;
+  }
+  std::string how = WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
+                                        : "exit status " + std::to_string(WEXITSTATUS(status));
+  std::string what = "corrupt HDF5 file: libhdf5 crashed reading it (" + how + ", contained in a probe process)";
+  refused()[key] = what;
+  throw BadInputError(path, "HDF5 metadata", what);
+}
+
+}  // namespace kmodel::io::h5
