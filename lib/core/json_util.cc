@@ -10,7 +10,32 @@
 
 namespace kmodel::json {
 
+// RapidJSON's parser, serializers and destructor recurse once per nesting level: a hostile document
+// nested 100 000 levels deep overflows the stack. Keras configs stay far below this bound.
+constexpr int kMaxJsonDepth = 512;
+
+void check_depth(std::string_view text, const std::string& file) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth)
+        throw BadInputError(file, "byte " + std::to_string(i),
+                            "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+}
+
 Document parse(std::string_view text, const std::string& file) {
+  check_depth(text, file);
   Document doc;
   constexpr unsigned kFlags = rapidjson::kParseNanAndInfFlag | rapidjson::kParseFullPrecisionFlag;
   doc.Parse<kFlags>(text.data(), text.size());
