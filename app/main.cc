@@ -1,15 +1,34 @@
 // kmodel's command-line entry: CLI11 wiring, global flags, and the mapping of errors to exit codes.
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
+#include <google/protobuf/stubs/logging.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "commands/commands.h"
 #include "kmodel/error.h"
 
+// Ends the process after an error was reported. Temporary outputs were already removed while the
+// exception unwound (AtomicOutput); library teardown is skipped because libhdf5's atexit handler
+// segfaults closing a file whose close failed (e.g. a write past ulimit -f or a full disk).
+[[noreturn]] static void exit_after_error(int code) {
+  std::fflush(nullptr);
+  std::_Exit(code);
+}
+
 int main(int argc, char** argv) {
   using kmodel::ExitCode;
+  // Past a file size limit (ulimit -f) write() must fail with EFBIG so the error path removes the
+  // temporary output; the default SIGXFSZ action would kill the process and leave it behind.
+  std::signal(SIGXFSZ, SIG_IGN);
+  // libprotobuf logs parse complaints (e.g. invalid UTF-8 in a string field) to stderr itself; errors
+  // must stay one line, so its messages go to the debug log and the reader's own error is reported.
+  google::protobuf::SetLogHandler([](google::protobuf::LogLevel, const char*, int, const std::string& message) {
+    spdlog::debug("protobuf: {}", message);
+  });
   auto logger = spdlog::stderr_color_mt("kmodel");
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("kmodel: %l: %v");
@@ -46,13 +65,13 @@ int main(int argc, char** argv) {
   } catch (const kmodel::Error& e) {
     std::fflush(stdout);
     std::cerr << "kmodel: error: " << e.what() << std::endl;
-    return static_cast<int>(e.code());
+    exit_after_error(static_cast<int>(e.code()));
   } catch (const std::bad_alloc&) {
     std::cerr << "kmodel: error: out of memory" << std::endl;
-    return static_cast<int>(ExitCode::kBadInput);
+    exit_after_error(static_cast<int>(ExitCode::kBadInput));
   } catch (const std::exception& e) {
     std::cerr << "kmodel: error: " << e.what() << std::endl;
-    return static_cast<int>(ExitCode::kBadInput);
+    exit_after_error(static_cast<int>(ExitCode::kBadInput));
   }
   return 0;
 }
