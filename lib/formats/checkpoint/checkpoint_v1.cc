@@ -205,7 +205,6 @@ Tensor decode_tensor_proto(Wire w, DType dtype, const Shape& shape) {
     if (f == 4 && wt == 2) {
       std::string_view b = w.bytes();
       t.data.assign(b.begin(), b.end());
-
     } else if (f == field && dtype == DType::kString && wt == 2) {
       t.strings.emplace_back(w.bytes());
     } else if (f == field && dtype != DType::kString) {
