@@ -50,6 +50,11 @@ std::optional<Format> format_for_destination(const std::string& path) {
   if (ends_with(p, ".json")) return Format::kJson;
   if (ends_with(p, ".keras")) return Format::kKerasV3;
   if (ends_with(p, ".ckpt") || ends_with(p, ".index")) return Format::kCheckpoint;
+  if (ends_with(p, ".pb") || ends_with(p, ".npy") || ends_with(p, ".npz") || ends_with(p, ".txt"))
+    return std::nullopt;
+  // Like Keras' model.save(path): a name without an extension (or ending in '/') is a SavedModel dir.
+  std::string base = io::basename(p);
+  if (!p.empty() && (p.back() == '/' || base.find('.') == std::string::npos)) return Format::kSavedModel;
   return std::nullopt;
 }
 
@@ -96,6 +101,9 @@ void write(const Model& model, const std::string& path, Format format, const Wri
   if (!model.path.empty() && io::path_exists(path) &&
       io::absolute_path(model.path) == io::absolute_path(path))
     throw IoError(path, "refusing to write over the input file");
+  if (model.origin == Format::kSavedModel && !model.has_architecture() && format != Format::kSavedModel)
+    throw UnsupportedError(model.path, "", "this SavedModel has no Keras architecture (a plain TensorFlow "
+                                           "SavedModel): it can be inspected, not converted to " + format_name(format));
   switch (format) {
     case Format::kH5: formats::h5::write(model, path, options); return;
     case Format::kJson: formats::json::write(model, path, options); return;

@@ -89,7 +89,12 @@ TrainingInfo training_info(const Model& m) {
   if (m.training_config.empty()) return info;
   try {
     auto doc = json::parse(m.training_config, m.path);
-    if (const json::Value* oc = json::member(doc, "optimizer_config")) {
+    // Keras 2 training_config: optimizer_config; Keras 3 compile_config: optimizer (object or name).
+    const json::Value* oc = json::member(doc, "optimizer_config");
+    if (!oc) oc = json::member(doc, "optimizer");
+    if (oc && oc->IsString()) {
+      info.optimizer = oc->GetString();
+    } else if (oc && oc->IsObject()) {
       info.optimizer = json::get_string(*oc, "class_name").value_or("?");
       if (const json::Value* c = json::member(*oc, "config")) info.optimizer_config = json::to_string(*c);
     }

@@ -43,5 +43,9 @@ if [ "$(cat "$T/exists.h5")" != "precious" ]; then echo "FAIL: existing output m
 "$KMODEL" -q convert "$GOOD" "$T/exists.h5" --force || { echo "FAIL: --force did not replace"; fail=1; }
 # No temp files are left behind.
 if ls -A "$T" | grep -q kmodel-tmp; then echo "FAIL: temp files left: $(ls -A "$T")"; fail=1; fi
+# A name without an extension is a SavedModel directory, as in Keras' model.save("my_model").
+"$KMODEL" convert "$GOOD" "$T/my_model" >"$T/out" 2>"$T/err" || { echo "FAIL: convert to my_model: $(cat "$T/err")"; fail=1; }
+grep -q "format savedmodel" "$T/out" || { echo "FAIL: my_model not chosen as savedmodel: $(cat "$T/out")"; fail=1; }
+[ -f "$T/my_model/saved_model.pb" ] || { echo "FAIL: no saved_model.pb in my_model"; fail=1; }
 [ "$fail" = 0 ] && echo "bad input ok"
 exit "$fail"
