@@ -73,6 +73,24 @@ void apply_activation(const Activation& act, float* x, int64_t n, int64_t last_d
   }
 }
 
+void add_bias_activate(const Activation& act, float* y, int64_t rows, int64_t cols, const float* bias) {
+  if (!bias) {
+    apply_activation(act, y, rows * cols, cols);
+    return;
+  }
+  using K = Activation::Kind;
+  Eigen::Map<const Eigen::ArrayXf> b(bias, cols);
+  for (int64_t r = 0; r < rows; ++r) {
+    Eigen::Map<Eigen::ArrayXf> row(y + r * cols, cols);
+    if (act.kind == K::kRelu) {
+      row = (row + b).max(0.f);
+    } else {
+      row += b;
+      apply_activation(act, row.data(), cols, cols);
+    }
+  }
+}
+
 void softmax_axis(Array& a, int axis, bool log) {
   const int64_t d = a.shape[axis];
   const int64_t inner = dims_product(a.shape, axis + 1, a.shape.size());

@@ -29,8 +29,7 @@ class Dense : public Layer {
     Array out = make_array(os);
     MapR y(out.values.data(), rows, u);
     y.noalias() = CMapR(x.values.data(), rows, k) * CMapR(kernel_.values.data(), k, u);
-    if (!bias_.values.empty()) y.rowwise() += CRowMap(bias_.values.data(), u);
-    apply_activation(act_, out);
+    add_bias_activate(act_, out.values.data(), rows, u, bias_.values.empty() ? nullptr : bias_.values.data());
     return {std::move(out)};
   }
 

@@ -24,7 +24,6 @@ class Pool : public Layer {
     for (int i = 0; i < rank_; ++i) os.push_back(g.out[i]);
     os.push_back(C);
     Array out = make_array(os);
-    std::vector<float> acc(static_cast<size_t>(C));
     for (int64_t b = 0; b < B; ++b) {
       const float* xb = x.values.data() + b * g.in_size() * C;
       float* ob = out.values.data() + b * g.out_size() * C;
@@ -32,7 +31,7 @@ class Pool : public Layer {
       for (int64_t o0 = 0; o0 < g.out[0]; ++o0)
         for (int64_t o1 = 0; o1 < g.out[1]; ++o1)
           for (int64_t o2 = 0; o2 < g.out[2]; ++o2, ++p) {
-            std::fill(acc.begin(), acc.end(), max_ ? -std::numeric_limits<float>::infinity() : 0.f);
+            float* __restrict dst = ob + p * C;  // accumulates in place: the first cell is copied
             int64_t count = 0;
             for (int64_t k0 = 0; k0 < g.k[0]; ++k0) {
               const int64_t i0 = o0 * g.s[0] + k0 - g.pad[0];
@@ -43,15 +42,15 @@ class Pool : public Layer {
                 for (int64_t k2 = 0; k2 < g.k[2]; ++k2) {
                   const int64_t i2 = o2 * g.s[2] + k2 - g.pad[2];
                   if (i2 < 0 || i2 >= g.in[2]) continue;
-                  const float* src = xb + ((i0 * g.in[1] + i1) * g.in[2] + i2) * C;
-                  ++count;
-                  if (max_) for (int64_t c = 0; c < C; ++c) acc[c] = std::max(acc[c], src[c]);
-                  else for (int64_t c = 0; c < C; ++c) acc[c] += src[c];
+                  const float* __restrict src = xb + ((i0 * g.in[1] + i1) * g.in[2] + i2) * C;
+                  if (count++ == 0) for (int64_t c = 0; c < C; ++c) dst[c] = src[c];
+                  else if (max_) for (int64_t c = 0; c < C; ++c) dst[c] = std::max(dst[c], src[c]);
+                  else for (int64_t c = 0; c < C; ++c) dst[c] += src[c];
                 }
               }
             }
-            float* dst = ob + p * C;
-            for (int64_t c = 0; c < C; ++c) dst[c] = max_ ? acc[c] : acc[c] / static_cast<float>(std::max<int64_t>(count, 1));
+            if (count == 0) std::fill_n(dst, C, max_ ? -std::numeric_limits<float>::infinity() : 0.f);
+            else if (!max_) for (int64_t c = 0; c < C; ++c) dst[c] /= static_cast<float>(count);
           }
     }
     return {from_channels_last(std::move(out), cf_)};

@@ -1,6 +1,8 @@
 // Recurrent layers: LSTM, GRU (reset_after true/false), SimpleRNN with return_sequences,
 // return_state, go_backwards, masks and initial states; Bidirectional (all merge modes).
 // Keras 1 per-gate weights (LSTM 12 tensors, GRU 9) are concatenated into Keras 2 layout at build.
+#include <algorithm>
+
 #include "engine/activations.h"
 #include "engine/layer.h"
 
@@ -50,32 +52,36 @@ class Recurrent : public Layer {
     const int64_t B = x.shape[0], T = x.shape[1], D = x.shape[2], U = rp_.units, G = gates();
     if (D != kernel_.shape[0])
       throw UsageError("recurrent layer expects " + std::to_string(kernel_.shape[0]) + " features, got " + std::to_string(D));
-    // Input projections for every step at once.
-    MatR xw = CMapR(x.values.data(), B * T, D) * CMapR(kernel_.values.data(), D, G * U);
+    // Input projections (plus bias) for every step in one GEMM, time-major (row t * B + b) so that a
+    // step's rows are one block, to which h @ R is added in place.
+    const Array xt = B > 1 ? move_axis(x, 1, 0) : Array{};
+    MatR xw(T * B, G * U);
+    xw.noalias() = CMapR((B > 1 ? xt : x).values.data(), T * B, D) * CMapR(kernel_.values.data(), D, G * U);
     if (!bias_.values.empty()) xw.rowwise() += CRowMap(bias_.values.data(), G * U);
     MatR h = MatR::Zero(B, U), c = MatR::Zero(B, U);
     if (in.size() > 1) h = CMapR(in[1].values.data(), B, U);
     if (in.size() > 2 && rp_.cell == Cell::kLSTM) c = CMapR(in[2].values.data(), B, U);
     MatR out_prev = MatR::Zero(B, U);
     Array seq = rp_.return_sequences ? make_array({B, T, U}) : Array{};
-    MatR hu(B, G * U), z(B, G * U), hn(B, U), cn(B, U);
+    MatR hu(B, G * U), hn(B, U), cn(B, U);
     CMapR R(rec_.values.data(), U, G * U);
+    using ArrMap = Eigen::Map<Eigen::ArrayXf>;
     for (int64_t step = 0; step < T; ++step) {
       const int64_t t = rp_.go_backwards ? T - 1 - step : step;
-      for (int64_t b = 0; b < B; ++b) z.row(b) = xw.row(b * T + t);
+      MapR z(xw.data() + t * B * G * U, B, G * U);
       switch (rp_.cell) {
-        case Cell::kLSTM: {
+        case Cell::kLSTM: {  // gates stored as i, f, o, c~ (reordered at build)
           z.noalias() += h * R;
           for (int64_t b = 0; b < B; ++b) {
             float* zr = z.data() + b * G * U;
-            apply_activation(rp_.rec_act, zr, U, U);          // i
-            apply_activation(rp_.rec_act, zr + U, U, U);      // f
-            apply_activation(rp_.act, zr + 2 * U, U, U);      // c~
-            apply_activation(rp_.rec_act, zr + 3 * U, U, U);  // o
-            for (int64_t j = 0; j < U; ++j) cn(b, j) = zr[U + j] * c(b, j) + zr[j] * zr[2 * U + j];
-            for (int64_t j = 0; j < U; ++j) hn(b, j) = cn(b, j);
-            apply_activation(rp_.act, hn.data() + b * U, U, U);
-            for (int64_t j = 0; j < U; ++j) hn(b, j) *= zr[3 * U + j];
+            apply_activation(rp_.rec_act, zr, 3 * U, 3 * U);  // i, f, o
+            apply_activation(rp_.act, zr + 3 * U, U, U);      // c~
+            ArrMap i(zr, U), f(zr + U, U), o(zr + 2 * U, U), g(zr + 3 * U, U);
+            ArrMap cb(cn.data() + b * U, U), hb(hn.data() + b * U, U);
+            cb = f * Eigen::Map<const Eigen::ArrayXf>(c.data() + b * U, U) + i * g;
+            hb = cb;
+            apply_activation(rp_.act, hb.data(), U, U);
+            hb *= o;
           }
           break;
         }
@@ -206,6 +212,16 @@ std::unique_ptr<Recurrent> make_rnn(const LayerParams& p, Cell cell, int flip_ba
       bias = w[2];
     } else {
       p.bad("bias has shape " + shape_str(w[2].shape));
+    }
+  }
+  if (cell == Cell::kLSTM) {  // Keras gate order i, f, c~, o -> i, f, o, c~: one sigmoid pass over i, f, o
+    for (Array* a : {&w[0], &w[1], &bias}) {
+      if (a->values.empty()) continue;
+      const int64_t rows = static_cast<int64_t>(a->values.size()) / (4 * U);
+      for (int64_t r = 0; r < rows; ++r) {
+        float* row = a->values.data() + r * 4 * U;
+        std::rotate(row + 2 * U, row + 3 * U, row + 4 * U);
+      }
     }
   }
   return std::make_unique<Recurrent>(rp, w[0], w[1], bias, rec_bias);
