@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer harnesses (tests/fuzz, clang + ASan + UBSan) and runs each for a given time,
+# one process at a time (one core). Corpora persist in $FUZZ_BUILD_DIR/fuzz/corpus/<harness> so runs
+# accumulate; executions per run are appended to $FUZZ_BUILD_DIR/fuzz/executions.tsv and the totals
+# across runs are printed at the end. Crashing inputs go to $FUZZ_BUILD_DIR/fuzz/artifacts/.
+#
+#   scripts/fuzz.sh [SECONDS_PER_HARNESS=60] [HARNESS...]      (harness names: fuzz_json fuzz_h5 ...)
+#   env: FUZZ_BUILD_DIR (default build-fuzz), FUZZ_BUILD_JOBS (default 2), FUZZ_NO_BUILD=1 to skip the build
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SRC="$PWD"
+SECS="${1:-60}"; shift || true
+B="${FUZZ_BUILD_DIR:-$SRC/build-fuzz}"
+ALL=(fuzz_json fuzz_h5 fuzz_keras fuzz_bundle fuzz_savedmodel fuzz_npy)
+HARNESSES=("$@"); [ ${#HARNESSES[@]} -eq 0 ] && HARNESSES=("${ALL[@]}")
+
+if ! command -v clang++ >/dev/null; then echo "fuzz: clang++ not found (apt-get install clang libclang-rt-14-dev)"; exit 2; fi
+if [ "${FUZZ_NO_BUILD:-0}" != 1 ]; then
+  CC=clang CXX=clang++ cmake -S "$SRC" -B "$B" -DKMODEL_FUZZ=ON -DKMODEL_BUILD_TESTS=OFF \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$B" -j"${FUZZ_BUILD_JOBS:-2}" --target "${HARNESSES[@]}" >/dev/null
+fi
+F="$B/fuzz"
+mkdir -p "$F/artifacts" "$F/logs"
+rm -rf "$F/seeds"; /usr/bin/python3 "$SRC/tests/fuzz/make_seeds.py" "$SRC/testdata" "$F/seeds" >/dev/null
+touch "$F/executions.tsv"
+
+status=0
+for h in "${HARNESSES[@]}"; do
+  mkdir -p "$F/corpus/$h"
+  log="$F/logs/$h.log"
+  maxlen=65536; [ "$h" = fuzz_savedmodel ] && maxlen=131072
+  set +e
+  # Each input must finish in 25 s, stay under 2 GiB RSS, and make no single allocation over 1 GiB.
+  "$F/$h" -max_total_time="$SECS" -timeout=25 -rss_limit_mb=2048 -malloc_limit_mb=1024 -max_len=$maxlen \
+    -print_final_stats=1 -artifact_prefix="$F/artifacts/$h-" "$F/corpus/$h" "$F/seeds/$h" >"$log" 2>&1
+  rc=$?
+  set -e
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
+  execs=${execs:-0}
+  printf '%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$h" "$SECS" "$execs" >>"$F/executions.tsv"
+  total=$(awk -F'\t' -v h="$h" '$2==h {s+=$4} END {print s+0}' "$F/executions.tsv")
+  if [ $rc -ne 0 ]; then
+    status=1
+    echo "$h: CRASH after $execs executions (rc=$rc): $(grep -m1 -o "$F/artifacts/[^ ]*" "$log" || echo "see $log")"
+    grep -m3 -E 'ERROR|SUMMARY|#[0-9]+ 0x' "$log" | sed 's/^/    /' || true
+  else
+    echo "$h: $execs executions in ${SECS}s ($((execs / (SECS > 0 ? SECS : 1)))/s); across runs: $total; corpus $(ls "$F/corpus/$h" | wc -l) files"
+  fi
+done
+exit $status
