@@ -1,9 +1,10 @@
-// Convolutions: Conv1D/2D/3D (groups, dilation, valid/same/causal) by im2col + Eigen GEMM,
+// Convolutions: Conv1D/2D/3D (groups, dilation, valid/same/causal) by im2col + GEMM (engine/gemm.h),
 // DepthwiseConv1D/2D, SeparableConv1D/2D, Conv1D/2D/3DTranspose (GEMM + col2im). Keras 1 names
 // (Convolution1D/2D/3D, AtrousConvolution*) map to the same code.
 #include <algorithm>
 
 #include "engine/activations.h"
+#include "engine/gemm.h"
 #include "engine/layer.h"
 #include "engine/layers/spatial.h"
 
@@ -43,28 +44,6 @@ void im2col(const float* x, const Geometry& g, int64_t C, int64_t c0, int64_t cg
       }
 }
 
-// out (rows x F) = bias + cols (rows x K) * W (K x F) for a small K (a first layer over a grey image
-// has 3x3x1 = 9 taps): a GEMM's packing would cost more than the math. Vectorized over F, with
-// the accumulators for one block of outputs kept local.
-void small_k_gemm(const float* cols, int64_t rows, int64_t K, const float* W, int64_t F, const float* bias, float* out) {
-  constexpr int64_t kBlock = 64;
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* col = cols + r * K;
-    float* dst = out + r * F;
-    for (int64_t f0 = 0; f0 < F; f0 += kBlock) {
-      const int64_t n = std::min(kBlock, F - f0);
-      float acc[kBlock];
-      for (int64_t f = 0; f < n; ++f) acc[f] = bias ? bias[f0 + f] : 0.f;
-      for (int64_t j = 0; j < K; ++j) {
-        const float c = col[j];
-        const float* w = W + j * F + f0;
-        for (int64_t f = 0; f < n; ++f) acc[f] += c * w[f];
-      }
-      for (int64_t f = 0; f < n; ++f) dst[f0 + f] = acc[f];
-    }
-  }
-}
-
 struct ConvParams {
   int rank = 2;
   std::vector<int64_t> k, s, d;
@@ -96,7 +75,6 @@ ConvParams parse_conv(const LayerParams& p, int rank) {
 
 class Conv : public Layer {
  public:
-  static constexpr int64_t kSmallK = 32;  // at most this many taps (k_size * channels): small_k_gemm
 
   Conv(ConvParams cp, Array kernel, Array bias) : cp_(std::move(cp)), kernel_(std::move(kernel)), bias_(std::move(bias)) {}
 
@@ -118,20 +96,20 @@ class Conv : public Layer {
     const int64_t in_item = g.in_size() * C;
     CMapR W(kernel_.values.data(), K, F);
     const bool pointwise = g.k_size() == 1 && g.s[0] == 1 && g.s[1] == 1 && g.s[2] == 1 && cp_.groups == 1;
-    const bool small_k = cp_.groups == 1 && K <= kSmallK;
-    // Bias and activation are applied per chunk of rows while they are still in cache.
+    const float* bias = bias_.values.empty() ? nullptr : bias_.values.data();
+    // The activation (and the bias, for grouped convolutions) is applied per chunk of rows while
+    // they are still in cache; gemm() adds the bias itself.
     auto finish = [&](int64_t row0, int64_t rows) {
-      const float* bias = bias_.values.empty() || small_k ? nullptr : bias_.values.data();
-      add_bias_activate(cp_.act, out.values.data() + row0 * F, rows, F, bias);
+      add_bias_activate(cp_.act, out.values.data() + row0 * F, rows, F, cp_.groups == 1 ? nullptr : bias);
     };
     if (pointwise) {
-      MapR(out.values.data(), B * P, F).noalias() = CMapR(x.values.data(), B * P, C) * W;
+      gemm(x.values.data(), B * P, C, C, W.data(), F, out.values.data(), F, bias);
       finish(0, B * P);
     } else {
-      // Batch items in chunks so patches and outputs stay cache-sized (~1 MB, this is L2 on current
+      // Batch items in chunks so patches and outputs stay cache-sized (~512 KB, within L2 on current
       // x86 cores) between im2col, GEMM and the bias/activation pass, with enough rows per GEMM to
       // amortize the packing of W.
-      const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 18) / std::max<int64_t>(P * (K + F), 1));
+      const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 17) / std::max<int64_t>(P * (K + F), 1));
       thread_local std::vector<float> cols;  // patch buffer reused across calls (engine is single-threaded)
       for (int64_t b0 = 0; b0 < B; b0 += chunk) {
         const int64_t nb = std::min(chunk, B - b0);
@@ -139,13 +117,8 @@ class Conv : public Layer {
         for (int64_t gi = 0; gi < cp_.groups; ++gi) {
           for (int64_t b = 0; b < nb; ++b)
             im2col(x.values.data() + (b0 + b) * in_item, g, C, gi * cg, cg, cols.data() + b * P * K);
-          if (small_k) {
-            small_k_gemm(cols.data(), nb * P, K, W.data(), F, bias_.values.empty() ? nullptr : bias_.values.data(),
-                         out.values.data() + b0 * P * F);
-            continue;
-          }
-          if (cp_.groups == 1) {  // contiguous maps: Eigen's fastest GEMM path
-            MapR(out.values.data() + b0 * P * F, nb * P, F).noalias() = CMapR(cols.data(), nb * P, K) * W;
+          if (cp_.groups == 1) {
+            gemm(cols.data(), nb * P, K, K, W.data(), F, out.values.data() + b0 * P * F, F, bias);
             continue;
           }
           Eigen::Map<MatR, 0, Eigen::OuterStride<>> Y(out.values.data() + b0 * P * F + gi * Fg, nb * P, Fg,

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "engine/activations.h"
+#include "engine/gemm.h"
 #include "engine/layer.h"
 
 namespace kmodel::engine {
@@ -27,9 +28,9 @@ class Dense : public Layer {
     Shape os = x.shape;
     os.back() = u;
     Array out = make_array(os);
-    MapR y(out.values.data(), rows, u);
-    y.noalias() = CMapR(x.values.data(), rows, k) * CMapR(kernel_.values.data(), k, u);
-    add_bias_activate(act_, out.values.data(), rows, u, bias_.values.empty() ? nullptr : bias_.values.data());
+    gemm(x.values.data(), rows, k, k, kernel_.values.data(), u, out.values.data(), u,
+         bias_.values.empty() ? nullptr : bias_.values.data());
+    apply_activation(act_, out);
     return {std::move(out)};
   }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "engine/activations.h"
+#include "engine/gemm.h"
 #include "engine/layer.h"
 
 namespace kmodel::engine {
@@ -56,8 +57,8 @@ class Recurrent : public Layer {
     // step's rows are one block, to which h @ R is added in place.
     const Array xt = B > 1 ? move_axis(x, 1, 0) : Array{};
     MatR xw(T * B, G * U);
-    xw.noalias() = CMapR((B > 1 ? xt : x).values.data(), T * B, D) * CMapR(kernel_.values.data(), D, G * U);
-    if (!bias_.values.empty()) xw.rowwise() += CRowMap(bias_.values.data(), G * U);
+    gemm((B > 1 ? xt : x).values.data(), T * B, D, D, kernel_.values.data(), G * U, xw.data(), G * U,
+         bias_.values.empty() ? nullptr : bias_.values.data());
     MatR h = MatR::Zero(B, U), c = MatR::Zero(B, U);
     if (in.size() > 1) h = CMapR(in[1].values.data(), B, U);
     if (in.size() > 2 && rp_.cell == Cell::kLSTM) c = CMapR(in[2].values.data(), B, U);
@@ -71,7 +72,7 @@ class Recurrent : public Layer {
       MapR z(xw.data() + t * B * G * U, B, G * U);
       switch (rp_.cell) {
         case Cell::kLSTM: {  // gates stored as i, f, o, c~ (reordered at build)
-          z.noalias() += h * R;
+          gemm(h.data(), B, U, U, R.data(), G * U, z.data(), G * U, nullptr, /*accumulate=*/true);
           for (int64_t b = 0; b < B; ++b) {
             float* zr = z.data() + b * G * U;
             apply_activation(rp_.rec_act, zr, 3 * U, 3 * U);  // i, f, o

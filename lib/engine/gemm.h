@@ -1,0 +1,16 @@
+// The engine's one GEMM entry point for layers whose right-hand side is a weight matrix:
+// C (M x N, row stride ldc) = A (M x K, row stride lda) * B (K x N, row-major, dense) [+ C]
+// [+ bias row]. With AVX-512 a register-blocked kernel (8 rows x 32 columns of accumulators,
+// weights read in place: no packing, which matters for the small and skinny shapes of inference);
+// Eigen otherwise.
+#pragma once
+
+#include <cstdint>
+
+namespace kmodel::engine {
+
+// accumulate: add to what C holds (C += A * B); otherwise C = A * B + bias (bias may be null).
+void gemm(const float* A, int64_t M, int64_t K, int64_t lda, const float* B, int64_t N, float* C, int64_t ldc,
+          const float* bias, bool accumulate = false);
+
+}  // namespace kmodel::engine
