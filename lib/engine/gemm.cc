@@ -21,7 +21,7 @@ constexpr int64_t kCols = 32;  // columns of B per tile: two 16-float registers
 // an array: GCC keeps an array of vectors in memory and stores it back on every step.
 #define KM_EACH_ROW(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 void tile(const float* const* a, const float* B, int64_t ldb, int64_t K, float* const* c, const float* bias,
-          bool accumulate, __mmask16 m0, __mmask16 m1) {
+          bool accumulate, bool relu, __mmask16 m0, __mmask16 m1) {
   const __m512 b0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
   const __m512 b1 = bias ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
   const float* a_last = a[7];
@@ -46,6 +46,14 @@ void tile(const float* const* a, const float* B, int64_t ldb, int64_t K, float* 
     KM_EACH_ROW(KM_FMA)
 #undef KM_FMA
   }
+  if (relu) {
+    const __m512 zero = _mm512_setzero_ps();
+#define KM_RELU(i)                                \
+  acc##i##_0 = _mm512_max_ps(acc##i##_0, zero);   \
+  acc##i##_1 = _mm512_max_ps(acc##i##_1, zero);
+    KM_EACH_ROW(KM_RELU)
+#undef KM_RELU
+  }
 #define KM_STORE(i)                                   \
   if (c[i]) {                                         \
     _mm512_mask_storeu_ps(c[i], m0, acc##i##_0);      \
@@ -62,26 +70,28 @@ __mmask16 mask_for(int64_t n) {
 #endif
 
 void eigen_gemm(const float* A, int64_t M, int64_t K, int64_t lda, const float* B, int64_t N, float* C, int64_t ldc,
-                const float* bias, bool accumulate) {
+                const float* bias, bool accumulate, bool relu) {
   using Stride = Eigen::OuterStride<>;
   Eigen::Map<const MatR, 0, Stride> a(A, M, K, Stride(lda));
   Eigen::Map<MatR, 0, Stride> c(C, M, N, Stride(ldc));
   if (accumulate) {
     c.noalias() += a * CMapR(B, K, N);
+    if (relu) c = c.cwiseMax(0.f);
     return;
   }
   c.noalias() = a * CMapR(B, K, N);
   if (bias) c.rowwise() += CRowMap(bias, N);
+  if (relu) c = c.cwiseMax(0.f);
 }
 
 }  // namespace
 
 void gemm(const float* A, int64_t M, int64_t K, int64_t lda, const float* B, int64_t N, float* C, int64_t ldc,
-          const float* bias, bool accumulate) {
+          const float* bias, bool accumulate, bool relu) {
   if (M <= 0 || N <= 0) return;
 #if defined(__AVX512F__)
   if (M < 4) {  // matrix-vector products: Eigen's GEMV streams B once without wasted tile rows
-    eigen_gemm(A, M, K, lda, B, N, C, ldc, bias, accumulate);
+    eigen_gemm(A, M, K, lda, B, N, C, ldc, bias, accumulate, relu);
     return;
   }
   // Column panels outermost: a K x 32 panel of B stays in cache while all rows of A pass by it.
@@ -97,11 +107,11 @@ void gemm(const float* A, int64_t M, int64_t K, int64_t lda, const float* B, int
         c[i] = in ? C + (r0 + i) * ldc + n0 : nullptr;
       }
       if (!a[kRows - 1]) a[kRows - 1] = A + (M - 1) * lda;
-      tile(a, B + n0, N, K, c, bp, accumulate, m0, m1);
+      tile(a, B + n0, N, K, c, bp, accumulate, relu, m0, m1);
     }
   }
 #else
-  eigen_gemm(A, M, K, lda, B, N, C, ldc, bias, accumulate);
+  eigen_gemm(A, M, K, lda, B, N, C, ldc, bias, accumulate, relu);
 #endif
 }
 

@@ -10,7 +10,8 @@
 namespace kmodel::engine {
 
 // accumulate: add to what C holds (C += A * B); otherwise C = A * B + bias (bias may be null).
+// relu: max(0, .) applied as C is stored (a Dense/Conv "relu" activation without another pass).
 void gemm(const float* A, int64_t M, int64_t K, int64_t lda, const float* B, int64_t N, float* C, int64_t ldc,
-          const float* bias, bool accumulate = false);
+          const float* bias, bool accumulate = false, bool relu = false);
 
 }  // namespace kmodel::engine

@@ -19,6 +19,8 @@ __attribute__((optimize("no-tree-loop-distribute-patterns")))
 #endif
 void im2col(const float* x, const Geometry& g, int64_t C, int64_t c0, int64_t cg, float* cols) {
   const int64_t row_len = g.k_size() * cg;
+  const bool whole_runs = cg == C && g.d[2] == 1;  // a row's innermost taps are adjacent in memory
+  const int64_t run = g.k[2] * C;
   int64_t p = 0;
   for (int64_t o0 = 0; o0 < g.out[0]; ++o0)
     for (int64_t o1 = 0; o1 < g.out[1]; ++o1)
@@ -29,6 +31,14 @@ void im2col(const float* x, const Geometry& g, int64_t C, int64_t c0, int64_t cg
           const int64_t i0 = o0 * g.s[0] + k0 * g.d[0] - g.pad[0];
           for (int64_t k1 = 0; k1 < g.k[1]; ++k1) {
             const int64_t i1 = o1 * g.s[1] + k1 * g.d[1] - g.pad[1];
+            const int64_t i2_first = o2 * g.s[2] - g.pad[2], i2_last = i2_first + (g.k[2] - 1) * g.d[2];
+            if (whole_runs && i0 >= 0 && i0 < g.in[0] && i1 >= 0 && i1 < g.in[1] && i2_first >= 0 && i2_last < g.in[2]) {
+              // All channels of k[2] neighbouring cells: one contiguous run of the input.
+              const float* src = x + ((i0 * g.in[1] + i1) * g.in[2] + i2_first) * C;
+              for (int64_t c = 0; c < run; ++c) row[j + c] = src[c];
+              j += run;
+              continue;
+            }
             for (int64_t k2 = 0; k2 < g.k[2]; ++k2, j += cg) {
               const int64_t i2 = o2 * g.s[2] + k2 * g.d[2] - g.pad[2];
               float* dst = row + j;
@@ -99,11 +109,13 @@ class Conv : public Layer {
     const float* bias = bias_.values.empty() ? nullptr : bias_.values.data();
     // The activation (and the bias, for grouped convolutions) is applied per chunk of rows while
     // they are still in cache; gemm() adds the bias itself.
+    const bool fused_relu = cp_.groups == 1 && cp_.act.kind == Activation::Kind::kRelu;  // done by gemm()
     auto finish = [&](int64_t row0, int64_t rows) {
+      if (fused_relu) return;
       add_bias_activate(cp_.act, out.values.data() + row0 * F, rows, F, cp_.groups == 1 ? nullptr : bias);
     };
     if (pointwise) {
-      gemm(x.values.data(), B * P, C, C, W.data(), F, out.values.data(), F, bias);
+      gemm(x.values.data(), B * P, C, C, W.data(), F, out.values.data(), F, bias, false, fused_relu);
       finish(0, B * P);
     } else {
       // Batch items in chunks so patches and outputs stay cache-sized (~512 KB, within L2 on current
@@ -118,7 +130,7 @@ class Conv : public Layer {
           for (int64_t b = 0; b < nb; ++b)
             im2col(x.values.data() + (b0 + b) * in_item, g, C, gi * cg, cg, cols.data() + b * P * K);
           if (cp_.groups == 1) {
-            gemm(cols.data(), nb * P, K, K, W.data(), F, out.values.data() + b0 * P * F, F, bias);
+            gemm(cols.data(), nb * P, K, K, W.data(), F, out.values.data() + b0 * P * F, F, bias, false, fused_relu);
             continue;
           }
           Eigen::Map<MatR, 0, Eigen::OuterStride<>> Y(out.values.data() + b0 * P * F + gi * Fg, nb * P, Fg,

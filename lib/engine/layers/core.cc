@@ -28,9 +28,10 @@ class Dense : public Layer {
     Shape os = x.shape;
     os.back() = u;
     Array out = make_array(os);
+    const bool relu = act_.kind == Activation::Kind::kRelu;
     gemm(x.values.data(), rows, k, k, kernel_.values.data(), u, out.values.data(), u,
-         bias_.values.empty() ? nullptr : bias_.values.data());
-    apply_activation(act_, out);
+         bias_.values.empty() ? nullptr : bias_.values.data(), false, relu);
+    if (!relu) apply_activation(act_, out);
     return {std::move(out)};
   }
 
