@@ -14,4 +14,9 @@ namespace kmodel::engine {
 void gemm(const float* A, int64_t M, int64_t K, int64_t lda, const float* B, int64_t N, float* C, int64_t ldc,
           const float* bias, bool accumulate = false, bool relu = false);
 
+// Implicit GEMM for convolutions (no im2col copy): row r of A is the concatenation of the nseg
+// segments rows[r][seg[s] .. seg[s] + L); B is (nseg * L) x N. C = A * B + bias [relu].
+void gemm_rows(const float* const* rows, int64_t M, const int64_t* seg, int64_t nseg, int64_t L, const float* B,
+               int64_t N, float* C, int64_t ldc, const float* bias, bool relu);
+
 }  // namespace kmodel::engine

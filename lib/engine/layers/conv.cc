@@ -54,6 +54,13 @@ void im2col(const float* x, const Geometry& g, int64_t C, int64_t c0, int64_t cg
       }
 }
 
+// True when every tap of every output lies inside the input (no padding reached).
+bool all_taps_inside(const Geometry& g) {
+  for (int i = 0; i < 3; ++i)
+    if (g.pad[i] != 0 || (g.out[i] - 1) * g.s[i] + (g.k[i] - 1) * g.d[i] >= g.in[i]) return false;
+  return true;
+}
+
 struct ConvParams {
   int rank = 2;
   std::vector<int64_t> k, s, d;
@@ -117,6 +124,31 @@ class Conv : public Layer {
     if (pointwise) {
       gemm(x.values.data(), B * P, C, C, W.data(), F, out.values.data(), F, bias, false, fused_relu);
       finish(0, B * P);
+    } else if (cp_.groups == 1 && all_taps_inside(g)) {
+      // Implicit GEMM: each output pixel's patch is read where it lies in the input, as runs of
+      // k[2] * C adjacent floats (or C when dim 2 is dilated), with no im2col copy.
+      std::vector<int64_t> seg;
+      const bool runs = g.d[2] == 1;
+      for (int64_t k0 = 0; k0 < g.k[0]; ++k0)
+        for (int64_t k1 = 0; k1 < g.k[1]; ++k1)
+          for (int64_t k2 = 0; k2 < (runs ? 1 : g.k[2]); ++k2)
+            seg.push_back(((k0 * g.d[0] * g.in[1] + k1 * g.d[1]) * g.in[2] + k2 * g.d[2]) * C);
+      const int64_t L = runs ? g.k[2] * C : C;
+      thread_local std::vector<const float*> rows;
+      rows.resize(static_cast<size_t>(B * P));
+      size_t r = 0;
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t o0 = 0; o0 < g.out[0]; ++o0)
+          for (int64_t o1 = 0; o1 < g.out[1]; ++o1)
+            for (int64_t o2 = 0; o2 < g.out[2]; ++o2)
+              rows[r++] = x.values.data() + b * in_item + ((o0 * g.s[0] * g.in[1] + o1 * g.s[1]) * g.in[2] + o2 * g.s[2]) * C;
+      const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(P * F, 1));
+      for (int64_t b0 = 0; b0 < B; b0 += chunk) {
+        const int64_t nb = std::min(chunk, B - b0);
+        gemm_rows(rows.data() + b0 * P, nb * P, seg.data(), static_cast<int64_t>(seg.size()), L, W.data(), F,
+                  out.values.data() + b0 * P * F, F, bias, fused_relu);
+        finish(b0 * P, nb * P);
+      }
     } else {
       // Batch items in chunks so patches and outputs stay cache-sized (~512 KB, within L2 on current
       // x86 cores) between im2col, GEMM and the bias/activation pass, with enough rows per GEMM to
