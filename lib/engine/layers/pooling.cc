@@ -9,6 +9,35 @@
 namespace kmodel::engine {
 namespace {
 
+// True when every window lies inside the input (no padding reached).
+bool inside(const Geometry& g) {
+  for (int i = 0; i < 3; ++i)
+    if (g.pad[i] != 0 || (g.out[i] - 1) * g.s[i] + g.k[i] > g.in[i]) return false;
+  return true;
+}
+
+// Max pooling when no window reaches padding: no bounds checks, whole rows of C channels at a time.
+void max_pool_inside(const float* x, const Geometry& g, int64_t B, int64_t C, float* out) {
+  const int64_t s2 = g.in[2] * C, s1 = g.in[1] * s2;  // input strides of dims 1 and 0 within an item
+  for (int64_t b = 0; b < B; ++b) {
+    const float* xb = x + b * g.in_size() * C;
+    for (int64_t o0 = 0; o0 < g.out[0]; ++o0)
+      for (int64_t o1 = 0; o1 < g.out[1]; ++o1)
+        for (int64_t o2 = 0; o2 < g.out[2]; ++o2, out += C) {
+          const float* corner = xb + o0 * g.s[0] * s1 + o1 * g.s[1] * s2 + o2 * g.s[2] * C;
+          float* __restrict dst = out;
+          const float* __restrict first = corner;
+          for (int64_t c = 0; c < C; ++c) dst[c] = first[c];
+          for (int64_t k0 = 0; k0 < g.k[0]; ++k0)
+            for (int64_t k1 = 0; k1 < g.k[1]; ++k1)
+              for (int64_t k2 = (k0 == 0 && k1 == 0) ? 1 : 0; k2 < g.k[2]; ++k2) {
+                const float* __restrict src = corner + k0 * s1 + k1 * s2 + k2 * C;
+                for (int64_t c = 0; c < C; ++c) dst[c] = std::max(dst[c], src[c]);
+              }
+        }
+  }
+}
+
 class Pool : public Layer {
  public:
   Pool(int rank, bool max, std::vector<int64_t> k, std::vector<int64_t> s, Padding pad, bool cf)
@@ -24,6 +53,10 @@ class Pool : public Layer {
     for (int i = 0; i < rank_; ++i) os.push_back(g.out[i]);
     os.push_back(C);
     Array out = make_array(os);
+    if (max_ && inside(g)) {
+      max_pool_inside(x.values.data(), g, B, C, out.values.data());
+      return {from_channels_last(std::move(out), cf_)};
+    }
     for (int64_t b = 0; b < B; ++b) {
       const float* xb = x.values.data() + b * g.in_size() * C;
       float* ob = out.values.data() + b * g.out_size() * C;
