@@ -2,6 +2,7 @@
 // DepthwiseConv1D/2D, SeparableConv1D/2D, Conv1D/2D/3DTranspose (GEMM + col2im). Keras 1 names
 // (Convolution1D/2D/3D, AtrousConvolution*) map to the same code.
 #include <algorithm>
+#include <array>
 
 #include "engine/activations.h"
 #include "engine/gemm.h"
@@ -126,14 +127,18 @@ class Conv : public Layer {
       finish(0, B * P);
     } else if (cp_.groups == 1 && all_taps_inside(g)) {
       // Implicit GEMM: each output pixel's patch is read where it lies in the input, as runs of
-      // k[2] * C adjacent floats (or C when dim 2 is dilated), with no im2col copy.
+      // k * C adjacent floats along the innermost spatial dim (C when that dim is dilated), with no
+      // im2col copy. Dims past the innermost are size 1, so the runs follow the kernel's row order.
+      const int m = std::max(g.rank, 1) - 1;
+      const bool runs = g.d[m] == 1;
+      std::array<int64_t, 3> taps = g.k;
+      if (runs) taps[m] = 1;
       std::vector<int64_t> seg;
-      const bool runs = g.d[2] == 1;
-      for (int64_t k0 = 0; k0 < g.k[0]; ++k0)
-        for (int64_t k1 = 0; k1 < g.k[1]; ++k1)
-          for (int64_t k2 = 0; k2 < (runs ? 1 : g.k[2]); ++k2)
+      for (int64_t k0 = 0; k0 < taps[0]; ++k0)
+        for (int64_t k1 = 0; k1 < taps[1]; ++k1)
+          for (int64_t k2 = 0; k2 < taps[2]; ++k2)
             seg.push_back(((k0 * g.d[0] * g.in[1] + k1 * g.d[1]) * g.in[2] + k2 * g.d[2]) * C);
-      const int64_t L = runs ? g.k[2] * C : C;
+      const int64_t L = runs ? g.k[m] * C : C;
       thread_local std::vector<const float*> rows;
       rows.resize(static_cast<size_t>(B * P));
       size_t r = 0;
