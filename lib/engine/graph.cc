@@ -247,22 +247,25 @@ std::vector<Array> Graph::run(const std::vector<Array>& inputs) const {
   if (inputs.size() != inputs_.size())
     throw UsageError("model takes " + std::to_string(inputs_.size()) + " input(s), got " + std::to_string(inputs.size()));
   if (sequential_) {
-    std::vector<Array> args{inputs[0]};
+    // The first layer reads the caller's input in place; later ones take the previous output.
+    const std::vector<Array>* args = &inputs;
+    std::vector<Array> prev;
     Mask mask;
     static const bool profile = std::getenv("KMODEL_PROFILE") != nullptr;  // per-layer times on stderr
     for (const auto& n : nodes_) {
       if (n->is_input) continue;
       auto t0 = std::chrono::steady_clock::now();
-      std::vector<Array> outs = n->layer->apply(args, mask);
+      std::vector<Array> outs = n->layer->apply(*args, mask);
       if (profile)
         std::fprintf(stderr, "profile: %-24s %10.3f ms\n", n->spec.name.c_str(),
                      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-      mask = n->layer->output_mask(args, mask, outs);
+      mask = n->layer->output_mask(*args, mask, outs);
       if (&n == &nodes_.back()) return outs;
-      args.clear();
-      args.push_back(std::move(outs.at(0)));
+      prev.clear();
+      prev.push_back(std::move(outs.at(0)));
+      args = &prev;
     }
-    return args;
+    return *args;
   }
   std::vector<std::vector<std::vector<Value>>> store(nodes_.size());
   std::vector<std::vector<std::vector<Value>>*> memo(nodes_.size());
