@@ -40,7 +40,7 @@ assert np.allclose(k, o, rtol=1e-5, atol=1e-6), float(np.abs(k - o).max())"
   done
 done
 
-g++ -O3 -DNDEBUG ${CXXFLAGS:-} -I/usr/include/eigen3 "$B/gemm_bench.cc" -o "$T/gemm_bench"
+g++ -O3 -DNDEBUG -march=native ${CXXFLAGS:-} -I/usr/include/eigen3 "$B/gemm_bench.cc" -o "$T/gemm_bench"
 eig=$("$T/gemm_bench" 64 "$RUNS" | min_of)
 km=$("$KMODEL" predict "$T/dense.h5" -i "$T/dense_b64.npy" -o "$T/dense.k.npy" --bench "$RUNS" 2>&1 >/dev/null | min_of)
 gflop=$(echo "2 * 64 * 512 * 512 / 1000000000" | bc -l)

@@ -1,6 +1,6 @@
 // Plain Eigen GEMM of the Dense benchmark's shape (batch x 512) * (512 x 512) + bias, single thread:
 // the ceiling kmodel's Dense layer is compared with. Prints "eigen: mean X ms, min Y ms".
-// Build: g++ -O3 -DNDEBUG -I/usr/include/eigen3 gemm_bench.cc (same flags as kmodel's build).
+X
 #include <Eigen/Core>
 
 #include <chrono>

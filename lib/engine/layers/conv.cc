@@ -1,4 +1,5 @@
-// Convolutions: Conv1D/2D/3D (groups, dilation, valid/same/causal) by im2col + GEMM (engine/gemm.h),
+// Convolutions: Conv1D/2D/3D (groups, dilation, valid/same/causal) by GEMM (engine/gemm.h): implicit
+// (patches read in place) when no tap reaches padding, else im2col;
 // DepthwiseConv1D/2D, SeparableConv1D/2D, Conv1D/2D/3DTranspose (GEMM + col2im). Keras 1 names
 // (Convolution1D/2D/3D, AtrousConvolution*) map to the same code.
 #include <algorithm>
