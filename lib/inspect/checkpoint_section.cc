@@ -210,7 +210,7 @@ rapidjson::Value str(const std::string& s, JsonAlloc& alloc) { return rapidjson:
 void checkpoint_text(const Model& model, const InspectOptions& options, std::ostream& os) {
   if (!model.checkpoint) return;
   const CheckpointInfo& info = *model.checkpoint;
-  os << "Checkpoint: " << info.prefix << " (" << info.num_shards << (info.num_shards == 1 ? " shard" : " shards")
+  os << "\nCheckpoint: " << info.prefix << " (" << info.num_shards << (info.num_shards == 1 ? " shard" : " shards")
      << ", "
      << (model.extra("checkpoint.format") == "V1" ? "legacy V1 format"
                                                    : info.object_based ? "TF2 object-based" : "TF1 name-based")
