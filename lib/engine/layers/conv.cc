@@ -148,7 +148,7 @@ class Conv : public Layer {
           for (int64_t o1 = 0; o1 < g.out[1]; ++o1)
             for (int64_t o2 = 0; o2 < g.out[2]; ++o2)
               rows[r++] = x.values.data() + b * in_item + ((o0 * g.s[0] * g.in[1] + o1 * g.s[1]) * g.in[2] + o2 * g.s[2]) * C;
-      const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(P * F, 1));
+      const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(P * F, 1));
       for (int64_t b0 = 0; b0 < B; b0 += chunk) {
         const int64_t nb = std::min(chunk, B - b0);
         gemm_rows(rows.data() + b0 * P, nb * P, seg.data(), static_cast<int64_t>(seg.size()), L, W.data(), F,
