@@ -12,6 +12,7 @@
 
 #include "core/assemble.h"
 #include "core/json_util.h"
+#include "core/object_graph.h"
 #include "formats/savedmodel/savedmodel_format.h"
 #include "formats/savedmodel/savedmodel_proto.h"
 #include "io/file_util.h"
@@ -319,17 +320,6 @@ void Reader::open_variables() {
   checkpoint_ = std::move(ck);
 }
 
-// Checkpoint key escaping of one local name (FORMATS E.2).
-std::string escape_name(const std::string& name) {
-  std::string out;
-  for (char c : name) {
-    if (c == '.') out += "..";
-    else if (c == '/') out += ".S";
-    else out += c;
-  }
-  return out;
-}
-
 std::string Reader::checkpoint_key(int node) const {
   // C.6: the checkpoint's TrackableObjectGraph node i is SavedObjectGraph node i.
   if (has_ckpt_graph_ && node < ckpt_graph_.nodes_size()) {
@@ -341,7 +331,7 @@ std::string Reader::checkpoint_key(int node) const {
   std::vector<std::string> parts;
   for (int n = node; n != 0; n = bfs_parent_[n].first) {
     if (parts.size() > 1000) return "";  // absurdly deep: no key
-    parts.push_back(escape_name(bfs_parent_[n].second));
+    parts.push_back(objgraph::escape(bfs_parent_[n].second));
   }
   std::string key;
   for (auto it = parts.rbegin(); it != parts.rend(); ++it) key += *it + "/";
