@@ -61,7 +61,7 @@ FloatArray to_float_array(const Tensor& t, const std::string& context) {
                                          std::to_string(static_cast<size_t>(n) * es));
   a.values.resize(static_cast<size_t>(n));
   switch (t.dtype) {
-    case DType::kFloat32: std::memcpy(a.values.data(), t.data.data(), t.data.size()); break;
+    case DType::kFloat32: if (!t.data.empty()) std::memcpy(a.values.data(), t.data.data(), t.data.size()); break;
     case DType::kFloat64: convert<double>(t, a.values); break;
     case DType::kFloat16:
       for (int64_t i = 0; i < n; ++i) {
