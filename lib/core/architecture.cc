@@ -136,16 +136,21 @@ ArchitectureSpec parse_model(const std::string& class_name, const json::Value& c
 bool LayerSpec::is_model() const { return is_model_class(class_name); }
 
 KerasDialect detect_dialect(std::string_view model_json, const std::string& keras_version) {
-  // Content decides first: Keras 3 writes its legacy H5 model_config in the Keras 2 dialect, and
-  // tf.keras H5 model_configs carry no version at all.
   auto has = [&](const char* key) { return model_json.find(key) != std::string_view::npos; };
-  if (has("\"module\"") && has("\"registered_name\"")) return KerasDialect::kKeras3;
+  bool keras3_envelope = has("\"module\"") && has("\"registered_name\"");
+  // A known Keras 1/2 version decides (tf.keras >= 2.13 to_json uses the new envelope with Keras 2
+  // keys); Keras 3 also writes legacy H5 model_configs in the Keras 2 dialect, told apart by content.
+  if (!keras_version.empty() && keras_version[0] == '1') return KerasDialect::kKeras1;
+  if (!keras_version.empty() && keras_version[0] == '2') return KerasDialect::kKeras2;
+  if (!keras_version.empty() && keras_version[0] == '3')
+    return keras3_envelope ? KerasDialect::kKeras3 : KerasDialect::kKeras2;
+  // No version (H5 model_configs never carry one): content decides.
+  if (keras3_envelope && !has("\"batch_input_shape\"")) return KerasDialect::kKeras3;
   if (has("\"batch_shape\"") && !has("\"batch_input_shape\"")) return KerasDialect::kKeras3;
   // Keras 1 argument names that Keras 2 renamed (output_dim alone is not one: Embedding keeps it).
   for (const char* k1 : {"\"init\"", "\"input_dtype\"", "\"W_regularizer\"", "\"border_mode\"",
                          "\"nb_filter\"", "\"subsample\"", "\"dim_ordering\""})
     if (has(k1)) return KerasDialect::kKeras1;
-  if (!keras_version.empty() && keras_version[0] == '1') return KerasDialect::kKeras1;
   return KerasDialect::kKeras2;
 }
 
