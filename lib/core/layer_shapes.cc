@@ -1165,14 +1165,14 @@ GraphOut infer_graph(const ArchitectureSpec& arch, const std::vector<MaybeShape>
 }  // namespace
 
 int64_t LayerShapes::param_count() const {
+  // -1 when a dimension is unknown or the count does not fit (absurd configs must not overflow).
   int64_t total = 0;
   for (const auto& w : weights) {
     int64_t n = 1;
     for (int64_t d : w.shape) {
-      if (d < 0) return -1;
-      n *= d;
+      if (d < 0 || __builtin_mul_overflow(n, d, &n)) return -1;
     }
-    total += n;
+    if (__builtin_add_overflow(total, n, &total)) return -1;
   }
   return total;
 }
