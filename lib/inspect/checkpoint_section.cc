@@ -308,14 +308,7 @@ void checkpoint_json(const Model& model, const InspectOptions& options, rapidjso
     for (const auto& n : info.object_graph) {
       rapidjson::Value jn(rapidjson::kObjectType);
       jn.AddMember("id", n.id, alloc);
-      rapidjson::Value ch(rapidjson::kArrayType);
-      for (const auto& [name, id] : n.children) {
-        rapidjson::Value c(rapidjson::kObjectType);
-        c.AddMember("name", str(name, alloc), alloc);
-        c.AddMember("node", id, alloc);
-        ch.PushBack(c, alloc);
-      }
-      jn.AddMember("children", ch, alloc);
+      jn.AddMember("children", json_node_edges(n.children, "name", alloc), alloc);
       rapidjson::Value at(rapidjson::kArrayType);
       for (const auto& [name, key] : n.attributes) {
         rapidjson::Value a(rapidjson::kObjectType);
@@ -324,14 +317,7 @@ void checkpoint_json(const Model& model, const InspectOptions& options, rapidjso
         at.PushBack(a, alloc);
       }
       jn.AddMember("attributes", at, alloc);
-      rapidjson::Value sl(rapidjson::kArrayType);
-      for (const auto& [slot, id] : n.slots) {
-        rapidjson::Value a(rapidjson::kObjectType);
-        a.AddMember("slot_name", str(slot, alloc), alloc);
-        a.AddMember("node", id, alloc);
-        sl.PushBack(a, alloc);
-      }
-      jn.AddMember("slots", sl, alloc);
+      jn.AddMember("slots", json_node_edges(n.slots, "slot_name", alloc), alloc);
       graph.PushBack(jn, alloc);
     }
     ck.AddMember("object_graph", graph, alloc);

@@ -161,22 +161,8 @@ void savedmodel_json(const Model& model, const InspectOptions& options, rapidjso
       rapidjson::Value attrs(rapidjson::kObjectType);
       for (const auto& [k, v] : n.attributes) attrs.AddMember(str(k, alloc), str(v, alloc), alloc);
       jn.AddMember("attributes", attrs, alloc);
-      rapidjson::Value ch(rapidjson::kArrayType);
-      for (const auto& [name, id] : n.children) {
-        rapidjson::Value e(rapidjson::kObjectType);
-        e.AddMember("name", str(name, alloc), alloc);
-        e.AddMember("node", id, alloc);
-        ch.PushBack(e, alloc);
-      }
-      jn.AddMember("children", ch, alloc);
-      rapidjson::Value sl(rapidjson::kArrayType);
-      for (const auto& [name, id] : n.slots) {
-        rapidjson::Value e(rapidjson::kObjectType);
-        e.AddMember("slot", str(name, alloc), alloc);
-        e.AddMember("node", id, alloc);
-        sl.PushBack(e, alloc);
-      }
-      jn.AddMember("slots", sl, alloc);
+      jn.AddMember("children", json_node_edges(n.children, "name", alloc), alloc);
+      jn.AddMember("slots", json_node_edges(n.slots, "slot", alloc), alloc);
       tree.PushBack(jn, alloc);
     }
     og.AddMember("tree", tree, alloc);
