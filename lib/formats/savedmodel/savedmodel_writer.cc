@@ -3,9 +3,14 @@
 // trackable graph (model node, layer-N / layer_with_weights-M children, layer nodes, variable nodes,
 // optimizer and slot variables), keras_metadata.pb with the model and layer metadata JSON, variables/
 // as a TF2 object-based checkpoint with the same node ids, fingerprint.pb and an empty assets/.
-// No traced functions and no serving_default signature are written (a graph compiler's job, C.10).
+// Nested models (a Sequential/Functional used as a layer) become objects of their own with their
+// layers as children, like tf.keras tracks them. No traced functions and no serving_default signature
+// are written (a graph compiler's job, C.10).
+#include <functional>
 #include <map>
+#include <optional>
 #include <set>
+#include <tuple>
 
 #include "core/json_util.h"
 #include "core/keras3_dialect.h"
@@ -30,6 +35,7 @@ namespace {
 
 constexpr const char* kDefaultTfVersion = "2.12.0";
 constexpr int kGraphProducer = 1395;  // a TF 2.12-era GraphDef producer version
+constexpr int kMaxNesting = 32;      // models inside models, deeper is refused
 
 bool is_rnn_class(const std::string& c) {
   static const std::set<std::string> k = {"LSTM", "GRU", "SimpleRNN", "RNN", "ConvLSTM1D", "ConvLSTM2D",
@@ -88,32 +94,37 @@ std::optional<Shape> shape_from_json(const std::string& text) {
 }
 
 // The input shapes each layer was built with, derived from the architecture (C.9: Keras revives
-// built-in layers from config + build_input_shape). Absent when they cannot be derived.
-std::map<std::string, std::vector<Shape>> build_input_shapes(const ArchitectureSpec& arch, const std::string& file) {
-  std::map<std::string, std::vector<Shape>> out;
-  std::map<std::string, LayerShapes> shapes;
-  try {
-    shapes = infer_layer_shapes(arch, file);
-  } catch (const Error&) {
-    return out;
-  }
+// built-in layers from config + build_input_shape), keyed like infer_layer_shapes: "dense", and for
+// the layers of a nested model "<nested>/<layer>". `seq_input` is a nested Sequential's input.
+void collect_build_shapes(const ArchitectureSpec& arch, const std::map<std::string, LayerShapes>& shapes,
+                          const std::string& prefix, std::optional<Shape> seq_input, KerasDialect dialect,
+                          const std::string& file, int depth, std::map<std::string, std::vector<Shape>>& out) {
+  if (depth > kMaxNesting) return;
   auto output_of = [&](const std::string& layer, int tensor) -> std::optional<Shape> {
-    auto it = shapes.find(layer);
+    auto it = shapes.find(prefix + layer);
     if (it == shapes.end() || tensor < 0 || tensor >= static_cast<int>(it->second.output_shapes.size()))
       return std::nullopt;
     return it->second.output_shapes[static_cast<size_t>(tensor)];
   };
+  auto nested = [&](const LayerSpec& l, const std::vector<Shape>& in) {
+    if (!l.is_model()) return;
+    ArchitectureSpec sub = parse_nested_architecture(l, dialect, file);
+    std::optional<Shape> first;
+    if (!in.empty()) first = in[0];
+    collect_build_shapes(sub, shapes, prefix + l.name + "/", first, dialect, file, depth + 1, out);
+  };
   if (arch.class_name == "Sequential") {
-    std::optional<Shape> prev = shape_from_json(arch.batch_input_shape_json);
+    std::optional<Shape> prev = seq_input ? seq_input : shape_from_json(arch.batch_input_shape_json);
     for (const auto& l : arch.layers) {
       if (l.class_name == "InputLayer") {
         prev = output_of(l.name, 0);
         continue;
       }
-      if (prev) out[l.name] = {*prev};
+      if (prev) out[prefix + l.name] = {*prev};
+      nested(l, prev ? std::vector<Shape>{*prev} : std::vector<Shape>{});
       prev = output_of(l.name, 0);
     }
-    return out;
+    return;
   }
   for (const auto& l : arch.layers) {
     if (l.inbound_nodes.empty()) continue;
@@ -124,9 +135,218 @@ std::map<std::string, std::vector<Shape>> build_input_shapes(const ArchitectureS
       if (!s) ok = false;
       else in.push_back(*s);
     }
-    if (ok && !in.empty()) out[l.name] = in;
+    if (ok && !in.empty()) {
+      out[prefix + l.name] = in;
+      nested(l, in);
+    }
+  }
+}
+
+// ---- nested models (a Sequential / Functional model used as a layer) ------------------------------
+// tf.keras tracks a nested model like any layer of its parent (layer-N, and layer_with_weights-M
+// when it has weights) and gives it its own layer-N / layer_with_weights-M children over its own
+// `layers` (a Sequential's without its InputLayer), recursively. In the IR a nested model is one
+// Layer whose weights are named by its sublayers ("dense_a/kernel:0", attr "dense_a/kernel").
+
+// One entry of a nested model's `layers`.
+struct Member {
+  LayerSpec spec;
+  std::string key;  // layer names from the top, "pretrained/fc1_relu" (infer_layer_shapes keys)
+  std::vector<std::pair<size_t, std::string>> weights;  // plain layer: (index in the IR layer's weights, attr)
+  std::vector<Member> members;                          // nested model: its own members
+  bool has_weights = false;
+  int node = -1;  // object graph node, once built
+};
+
+struct PendingWeight {
+  size_t index = 0;                // in the top-level IR layer's weights
+  std::vector<std::string> comps;  // path below the current container, first = a layer name
+};
+
+std::vector<std::string> split_path(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    size_t pos = s.find('/', start);
+    out.push_back(s.substr(start, pos == std::string::npos ? std::string::npos : pos - start));
+    if (pos == std::string::npos) break;
+    start = pos + 1;
   }
   return out;
+}
+
+std::string join_path(const std::vector<std::string>& comps, size_t from) {
+  std::string out;
+  for (size_t i = from; i < comps.size(); ++i) out += (i > from ? "/" : "") + comps[i];
+  return out;
+}
+
+void names_below(const ArchitectureSpec& arch, KerasDialect dialect, const std::string& file, int depth,
+                 std::set<std::string>& out) {
+  if (depth > kMaxNesting) return;
+  for (const auto& l : arch.layers) {
+    out.insert(l.name);
+    if (l.is_model()) names_below(parse_nested_architecture(l, dialect, file), dialect, file, depth + 1, out);
+  }
+}
+
+// Splits the weights of a nested model among its members: a weight whose path starts with a member's
+// name belongs to it; one naming a layer deeper down belongs to the nested member that holds it.
+std::vector<Member> plan_members(const ArchitectureSpec& arch, const std::string& key, std::vector<PendingWeight> weights,
+                                 const Layer& top, KerasDialect dialect, const std::string& file, int depth) {
+  if (depth > kMaxNesting)
+    throw UnsupportedError(file, top.name, "models nested more than " + std::to_string(kMaxNesting) + " levels deep");
+  std::vector<Member> members;
+  for (const auto& l : arch.layers) {
+    if (arch.class_name == "Sequential" && l.class_name == "InputLayer") continue;  // not in Sequential.layers
+    Member m;
+    m.spec = l;
+    m.key = key + "/" + l.name;
+    members.push_back(std::move(m));
+  }
+  std::vector<std::set<std::string>> below(members.size());
+  for (size_t i = 0; i < members.size(); ++i)
+    if (members[i].spec.is_model())
+      names_below(parse_nested_architecture(members[i].spec, dialect, file), dialect, file, depth + 1, below[i]);
+  std::vector<std::vector<PendingWeight>> pending(members.size());
+  for (auto& pw : weights) {
+    const Weight& w = top.weights[pw.index];
+    if (pw.comps.size() < 2)
+      throw UnsupportedError(file, top.name,
+                             "weight '" + w.name + "' of nested model '" + top.name + "' names none of its layers");
+    size_t target = members.size();
+    for (size_t i = 0; i < members.size() && target == members.size(); ++i)
+      if (members[i].spec.name == pw.comps[0]) target = i;
+    if (target < members.size() && !members[target].spec.is_model()) {
+      // Normalize the rest as a layer weight would be ("lstm_cell/kernel" -> "cell/kernel").
+      Weight probe;
+      probe.name = pw.comps[0] + "/" + join_path(pw.comps, 1) + ":0";
+      Layer owner{pw.comps[0], members[target].spec.class_name, {}};
+      members[target].weights.emplace_back(pw.index, objgraph::weight_attr(probe, owner, file));
+      continue;
+    }
+    if (target < members.size()) {
+      pending[target].push_back({pw.index, std::vector<std::string>(pw.comps.begin() + 1, pw.comps.end())});
+      continue;
+    }
+    for (size_t i = 0; i < members.size() && target == members.size(); ++i)
+      if (below[i].count(pw.comps[0])) target = i;
+    if (target == members.size())
+      throw UnsupportedError(file, top.name,
+                             "cannot tell which layer of nested model '" + top.name + "' owns weight '" + w.name +
+                                 "' ('" + pw.comps[0] + "' is none of its layers)");
+    pending[target].push_back(std::move(pw));
+  }
+  for (size_t i = 0; i < members.size(); ++i) {
+    Member& m = members[i];
+    if (m.spec.is_model()) {
+      ArchitectureSpec sub = parse_nested_architecture(m.spec, dialect, file);
+      m.members = plan_members(sub, m.key, std::move(pending[i]), top, dialect, file, depth + 1);
+      for (const auto& s : m.members) m.has_weights = m.has_weights || s.has_weights;
+    } else {
+      m.has_weights = !m.weights.empty();
+    }
+  }
+  return members;
+}
+
+// The object path of each weight below the nested model: layer_with_weights-M numbered over the
+// members with weights, as Keras' checkpoint dependencies name them.
+void member_paths(const std::vector<Member>& members, const std::string& base, std::vector<std::string>& attr_of) {
+  int m = 0;
+  for (const auto& mem : members) {
+    if (!mem.has_weights) continue;
+    std::string edge = base + "layer_with_weights-" + std::to_string(m++) + "/";
+    for (const auto& [index, attr] : mem.weights) attr_of[index] = edge + attr;
+    member_paths(mem.members, edge, attr_of);
+  }
+}
+
+// Gives a nested model's node the children Keras tracks: per member `layer_with_weights-M` (when it
+// has weights) then `layer-N`, the same node under both names; weightless members get new nodes.
+// The graph built from the weights' object paths already holds the layer_with_weights-M nodes.
+void attach_members(objgraph::Graph& g, int node, std::vector<Member>& members, const std::string& file) {
+  std::map<std::string, int> built;
+  for (const auto& [name, id] : g.nodes[static_cast<size_t>(node)].children) built[name] = id;
+  std::vector<std::pair<std::string, int>> children;
+  int m = 0;
+  size_t used = 0;
+  for (size_t i = 0; i < members.size(); ++i) {
+    Member& mem = members[i];
+    int id;
+    if (mem.has_weights) {
+      std::string edge = "layer_with_weights-" + std::to_string(m++);
+      auto it = built.find(edge);
+      if (it == built.end()) throw UnsupportedError(file, mem.key, "internal: no object graph node for " + edge);
+      id = it->second;
+      ++used;
+      children.emplace_back(edge, id);
+    } else {
+      id = static_cast<int>(g.nodes.size());
+      g.nodes.emplace_back();
+    }
+    children.emplace_back("layer-" + std::to_string(i), id);
+    mem.node = id;
+    if (mem.spec.is_model()) attach_members(g, id, mem.members, file);
+  }
+  if (used != built.size()) throw UnsupportedError(file, "", "internal: unexpected children below a nested model");
+  g.nodes[static_cast<size_t>(node)].children = std::move(children);
+}
+
+// Renumbers the nodes breadth-first from the root, as TF numbers a SavedModel's objects (slot
+// variables, which no edge reaches, after the others). Returns old id -> new id.
+std::vector<int> renumber(objgraph::Graph& g) {
+  const size_t n = g.nodes.size();
+  std::vector<int> new_id(n, -1), order = {0};
+  new_id[0] = 0;
+  auto visit = [&](int id) {
+    if (new_id[static_cast<size_t>(id)] >= 0) return;
+    new_id[static_cast<size_t>(id)] = static_cast<int>(order.size());
+    order.push_back(id);
+  };
+  for (size_t i = 0; i < order.size(); ++i)
+    for (const auto& [name, c] : g.nodes[static_cast<size_t>(order[i])].children) visit(c);
+  for (size_t i = 0; i < order.size(); ++i)
+    for (const auto& s : g.nodes[static_cast<size_t>(order[i])].slots) visit(s.slot_node);
+  for (size_t i = 0; i < n; ++i) visit(static_cast<int>(i));
+  objgraph::Graph out;
+  out.nodes.resize(n);
+  for (size_t old = 0; old < n; ++old) {
+    objgraph::Node node = std::move(g.nodes[old]);
+    for (auto& c : node.children) c.second = new_id[static_cast<size_t>(c.second)];
+    for (auto& s : node.slots) {
+      s.original_node = new_id[static_cast<size_t>(s.original_node)];
+      s.slot_node = new_id[static_cast<size_t>(s.slot_node)];
+    }
+    out.nodes[static_cast<size_t>(new_id[old])] = std::move(node);
+  }
+  g = std::move(out);
+  return new_id;
+}
+
+void renumber_members(std::vector<Member>& members, const std::vector<int>& new_id) {
+  for (auto& m : members) {
+    m.node = new_id[static_cast<size_t>(m.node)];
+    renumber_members(m.members, new_id);
+  }
+}
+
+// keras_metadata node_path of every node: "root" + the local names of the first breadth-first path
+// joined with "." (unescaped, as Keras joins them).
+std::vector<std::string> dotted_paths(const objgraph::Graph& g) {
+  std::vector<std::string> paths(g.nodes.size());
+  std::vector<bool> seen(g.nodes.size(), false);
+  std::vector<int> queue = {0};
+  seen[0] = true;
+  paths[0] = "root";
+  for (size_t i = 0; i < queue.size(); ++i)
+    for (const auto& [name, c] : g.nodes[static_cast<size_t>(queue[i])].children) {
+      if (seen[static_cast<size_t>(c)]) continue;
+      seen[static_cast<size_t>(c)] = true;
+      paths[static_cast<size_t>(c)] = paths[static_cast<size_t>(queue[i])] + "." + name;
+      queue.push_back(c);
+    }
+  return paths;
 }
 
 // A 64-bit FNV-1a hash: fingerprint.pb values are informational (nothing validates them on load, C.8).
@@ -175,35 +395,93 @@ void write(const Model& model, const std::string& path, const WriteOptions& opti
     training_config = to_keras2_training_config(training_config, &warnings);
   for (const auto& w : warnings) spdlog::warn("{}: {}", path, w);
   ArchitectureSpec arch = parse_architecture(model_config, model.path + ":model_config");
-  for (const auto& l : arch.layers)
-    if (l.is_model())
-      throw UnsupportedError(model.path, l.name,
-                             "nested model '" + l.name + "': writing nested models as SavedModel is not supported yet");
+  std::map<std::string, const LayerSpec*> spec_of;
+  for (const auto& l : arch.layers) spec_of[l.name] = &l;
 
-  objgraph::BuiltGraph built = objgraph::build_keras(model, options.include_optimizer, path);
-  const objgraph::Graph& g = built.graph;
+  std::map<std::string, LayerShapes> shapes;
+  try {
+    shapes = infer_layer_shapes(arch, model.path);
+  } catch (const Error&) {
+  }
+
+  // Nested models: their members, and the object path of each of their weights. The graph is built
+  // from a copy of the model whose nested weights carry those paths as attrs.
+  Model work = model;
+  std::map<size_t, std::vector<Member>> nested;  // index in model.layers -> members
+  // Weights of nested models: (layer_shapes key of the owning layer, attr below it), for trainable.
+  std::map<const Weight*, std::pair<std::string, std::string>> nested_weight;
+  for (size_t n = 0; n < model.layers.size(); ++n) {
+    const Layer& layer = model.layers[n];
+    auto sit = spec_of.find(layer.name);
+    if (sit == spec_of.end() || !sit->second->is_model()) continue;
+    ArchitectureSpec sub = parse_nested_architecture(*sit->second, arch.dialect, model.path + ":model_config");
+    std::vector<PendingWeight> pending;
+    for (size_t i = 0; i < layer.weights.size(); ++i) {
+      const Weight& w = layer.weights[i];
+      pending.push_back({i, split_path(!w.attr.empty() ? w.attr : strip_index(w.name))});
+    }
+    std::vector<Member> members = plan_members(sub, layer.name, std::move(pending), layer, arch.dialect, path, 1);
+    std::vector<std::string> attr_of(layer.weights.size());
+    member_paths(members, "", attr_of);
+    std::function<void(const std::vector<Member>&)> note = [&](const std::vector<Member>& ms) {
+      for (const auto& m : ms) {
+        for (const auto& [index, attr] : m.weights)
+          nested_weight[&work.layers[n].weights[index]] = {m.key, attr};
+        note(m.members);
+      }
+    };
+    note(members);
+    for (size_t i = 0; i < layer.weights.size(); ++i) work.layers[n].weights[i].attr = attr_of[i];
+    nested[n] = std::move(members);
+  }
+
+  objgraph::BuiltGraph built = objgraph::build_keras(work, options.include_optimizer, path);
+  objgraph::Graph& g = built.graph;
 
   // Which built node is which layer / variable.
   std::map<int, size_t> layer_of_node;  // node id -> index in model.layers
-  std::map<int, std::string> first_edge;
-  for (const auto& [name, id] : g.nodes[0].children) {
-    if (!first_edge.count(id)) first_edge[id] = name;
+  for (const auto& [name, id] : g.nodes[0].children)
     if (name.rfind("layer-", 0) == 0) layer_of_node[id] = std::stoul(name.substr(6));
+  if (!nested.empty()) {
+    for (auto& [node, index] : layer_of_node) {
+      auto it = nested.find(index);
+      if (it != nested.end()) attach_members(g, node, it->second, path);
+    }
+    std::vector<int> new_id = renumber(g);
+    std::map<int, size_t> renumbered;
+    for (const auto& [node, index] : layer_of_node) renumbered[new_id[static_cast<size_t>(node)]] = index;
+    layer_of_node = std::move(renumbered);
+    for (auto& [index, members] : nested) renumber_members(members, new_id);
+    // The checkpoint keys were made from the first paths before renumbering: they must still hold.
+    std::vector<std::string> paths = objgraph::node_paths(g);
+    for (size_t i = 0; i < g.nodes.size(); ++i)
+      for (const auto& a : g.nodes[i].attributes)
+        if (a.checkpoint_key.find(".OPTIMIZER_SLOT") == std::string::npos &&
+            a.checkpoint_key != objgraph::variable_key(paths[i]))
+          throw UnsupportedError(path, a.checkpoint_key, "internal: nested model key differs from its object path");
   }
+  const std::vector<std::string> node_path = dotted_paths(g);
+
   // Known layer classes say which of their variables are trainable (H5 does not record it).
   std::map<const Weight*, bool> expected_trainable;
-  try {
-    auto shapes = infer_layer_shapes(arch, model.path);
-    for (const auto& layer : model.layers) {
-      auto it = shapes.find(layer.name);
-      if (it == shapes.end() || !it->second.known) continue;
-      for (const auto& w : layer.weights) {
-        std::string attr = objgraph::weight_attr(w, layer, path);
-        for (const auto& e : it->second.weights)
-          if (e.attr == attr) expected_trainable[&w] = e.trainable;
+  for (const auto& layer : work.layers) {
+    for (const auto& w : layer.weights) {
+      std::string key = layer.name, attr;
+      auto nw = nested_weight.find(&w);
+      if (nw != nested_weight.end()) {
+        std::tie(key, attr) = nw->second;
+      } else {
+        try {
+          attr = objgraph::weight_attr(w, layer, path);
+        } catch (const Error&) {
+          continue;
+        }
       }
+      auto it = shapes.find(key);
+      if (it == shapes.end() || !it->second.known) continue;
+      for (const auto& e : it->second.weights)
+        if (e.attr == attr) expected_trainable[&w] = e.trainable;
     }
-  } catch (const Error&) {
   }
   std::map<int, const Weight*> weight_of_node;
   std::set<int> optimizer_nodes;
@@ -214,7 +492,7 @@ void write(const Model& model, const std::string& path, const WriteOptions& opti
       for (const auto& a : g.nodes[i].attributes)
         if (a.name == "VARIABLE_VALUE" && by_key.count(a.checkpoint_key))
           weight_of_node[static_cast<int>(i)] = by_key[a.checkpoint_key];
-    for (const auto& w : model.optimizer.weights)
+    for (const auto& w : work.optimizer.weights)
       for (const auto& [id, wp] : weight_of_node)
         if (wp == &w) optimizer_nodes.insert(id);
   }
@@ -242,39 +520,123 @@ void write(const Model& model, const std::string& path, const WriteOptions& opti
         if (const json::Value* lc = json::member(l, "config"))
           if (auto n = json::get_string(*lc, "name")) layer_cfg[*n] = &l;
   }
-  auto build_shapes = build_input_shapes(arch, model.path);
+  std::map<std::string, std::vector<Shape>> build_shapes;
+  try {
+    collect_build_shapes(arch, shapes, "", std::nullopt, arch.dialect, model.path + ":model_config", 0, build_shapes);
+  } catch (const Error&) {
+    build_shapes.clear();
+  }
   std::string keras_version = model.keras_version.empty() ? "2.12.0" : model.keras_version;
   std::string backend = model.backend.empty() ? "tensorflow" : model.backend;
 
-  keras::SavedMetadata metadata;
-  auto add_meta = [&](int node, const std::string& node_path, const std::string& identifier, json::Document& d) {
-    keras::SavedObject* o = metadata.add_nodes();
-    o->set_node_id(node);
-    o->set_node_path(node_path);
-    o->set_identifier(identifier);
-    o->set_metadata(json::to_string(d));
-    o->mutable_version()->set_producer(2);
-    o->mutable_version()->set_min_consumer(1);
-  };
+  std::map<int, keras::SavedObject> meta_nodes;  // written in node id order, as Keras does
   std::map<int, std::string> identifier_of;
-  {
-    json::Document d;
-    d.SetObject();
+  auto add_meta = [&](int node, const std::string& identifier, json::Document& d) {
+    keras::SavedObject& o = meta_nodes[node];
+    o.set_node_id(node);
+    o.set_node_path(node_path[static_cast<size_t>(node)]);
+    o.set_identifier(identifier);
+    o.set_metadata(json::to_string(d));
+    o.mutable_version()->set_producer(2);
+    o.mutable_version()->set_min_consumer(1);
+    identifier_of[node] = identifier;
+  };
+  // build_input_shape of a layer (key: layer_shapes key, "dense" or "<nested>/<layer>"): kept from a
+  // SavedModel source, else derived from the architecture.
+  auto add_build_shape = [&](json::Document& d, const std::string& key) {
     auto& a = d.GetAllocator();
-    std::string cls = json::get_string(cfg, "class_name").value_or(arch.class_name);
-    d.AddMember("name", str(arch.name, a), a);
-    d.AddMember("trainable", true, a);
+    std::string kept = model.extra("savedmodel.build_input_shape." + key);
+    if (!kept.empty()) {
+      json::Document b = json::parse(kept, model.path + ":build_input_shape");
+      d.AddMember("build_input_shape", encode_build_shape(b, a), a);
+      return;
+    }
+    auto bs = build_shapes.find(key);
+    if (bs == build_shapes.end()) return;
+    if (bs->second.size() == 1) {
+      d.AddMember("build_input_shape", tensor_shape_json(bs->second[0], a), a);
+    } else {
+      json::Value list(rapidjson::kArrayType);
+      for (const auto& s : bs->second) list.PushBack(tensor_shape_json(s, a), a);
+      d.AddMember("build_input_shape", list, a);
+    }
+  };
+  // Model metadata (ModelSavedModelSaver: the layer properties without `stateful`, plus
+  // is_graph_network and model_metadata's keras_version, backend, model_config).
+  auto model_meta = [&](json::Document& d, const std::string& name, const std::string& cls, const json::Value* config,
+                        bool trainable) {
+    auto& a = d.GetAllocator();
+    d.AddMember("name", str(name, a), a);
+    d.AddMember("trainable", trainable, a);
     d.AddMember("expects_training_arg", true, a);
     d.AddMember("dtype", "float32", a);
     d.AddMember("batch_input_shape", json::Value(), a);
     d.AddMember("must_restore_from_config", false, a);
     d.AddMember("class_name", str(cls, a), a);
-    json::Value config;
-    if (const json::Value* c = json::member(cfg, "config")) config.CopyFrom(*c, a);
-    d.AddMember("config", config, a);
+    json::Value c;
+    if (config) c.CopyFrom(*config, a);
+    d.AddMember("config", c, a);
     d.AddMember("is_graph_network", cls == "Sequential" || cls == "Functional" || cls == "Model", a);
     d.AddMember("keras_version", str(keras_version, a), a);
     d.AddMember("backend", str(backend, a), a);
+  };
+  // Layer metadata (LayerSavedModelSaver): `c` is the layer's config object.
+  auto layer_meta = [&](int node, const std::string& name, const std::string& cls, const json::Value* c,
+                        const std::string& key) {
+    json::Document d;
+    d.SetObject();
+    auto& a = d.GetAllocator();
+    d.AddMember("name", str(name, a), a);
+    d.AddMember("trainable", c ? json::get_bool(*c, "trainable").value_or(true) : true, a);
+    d.AddMember("expects_training_arg", false, a);
+    d.AddMember("dtype", str(c ? json::get_string(*c, "dtype").value_or("float32") : "float32", a), a);
+    json::Value bis;
+    if (c)
+      if (const json::Value* b = json::member(*c, "batch_input_shape")) bis.CopyFrom(*b, a);
+    d.AddMember("batch_input_shape", bis, a);
+    d.AddMember("stateful", c ? json::get_bool(*c, "stateful").value_or(false) : false, a);
+    d.AddMember("must_restore_from_config", false, a);
+    d.AddMember("class_name", str(cls, a), a);
+    json::Value config;
+    if (c) config.CopyFrom(*c, a);
+    d.AddMember("config", config, a);
+    if (cls != "InputLayer") add_build_shape(d, key);
+    add_meta(node,
+             cls == "InputLayer"   ? "_tf_keras_input_layer"
+             : is_rnn_class(cls)   ? "_tf_keras_rnn_layer"
+                                   : "_tf_keras_layer",
+             d);
+  };
+  // A nested model and, recursively, its layers.
+  std::function<void(int, const LayerSpec&, const std::string&, const std::vector<Member>&)> nested_meta =
+      [&](int node, const LayerSpec& spec, const std::string& key, const std::vector<Member>& members) {
+        json::Document c = json::parse(spec.config_json, model.path + ":model_config");
+        json::Document d;
+        d.SetObject();
+        auto& a = d.GetAllocator();
+        model_meta(d, spec.name, spec.class_name, &c, json::get_bool(c, "trainable").value_or(true));
+        json::Value mc(rapidjson::kObjectType), mcc;
+        mcc.CopyFrom(c, a);
+        mc.AddMember("class_name", str(spec.class_name, a), a);
+        mc.AddMember("config", mcc, a);
+        d.AddMember("model_config", mc, a);
+        add_build_shape(d, key);
+        add_meta(node, model_identifier(spec.class_name), d);
+        for (const auto& m : members) {
+          if (m.spec.is_model()) {
+            nested_meta(m.node, m.spec, m.key, m.members);
+          } else {
+            json::Document lc = json::parse(m.spec.config_json, model.path + ":model_config");
+            layer_meta(m.node, m.spec.name, m.spec.class_name, lc.IsObject() ? &lc : nullptr, m.key);
+          }
+        }
+      };
+  {
+    json::Document d;
+    d.SetObject();
+    auto& a = d.GetAllocator();
+    std::string cls = json::get_string(cfg, "class_name").value_or(arch.class_name);
+    model_meta(d, arch.name, cls, json::member(cfg, "config"), true);
     json::Value mc;
     mc.CopyFrom(cfg, a);
     d.AddMember("model_config", mc, a);
@@ -291,52 +653,23 @@ void write(const Model& model, const std::string& path, const WriteOptions& opti
     } else if (auto s = shape_from_json(arch.batch_input_shape_json)) {
       d.AddMember("build_input_shape", tensor_shape_json(*s, a), a);
     }
-    identifier_of[0] = model_identifier(cls);
-    add_meta(0, "root", identifier_of[0], d);
+    add_meta(0, model_identifier(cls), d);
   }
   for (const auto& [node, index] : layer_of_node) {
     const Layer& layer = model.layers[index];
-    json::Document d;
-    d.SetObject();
-    auto& a = d.GetAllocator();
+    auto nit = nested.find(index);
+    if (nit != nested.end()) {
+      nested_meta(node, *spec_of.at(layer.name), layer.name, nit->second);
+      continue;
+    }
     const json::Value* lc = layer_cfg.count(layer.name) ? layer_cfg[layer.name] : nullptr;
     const json::Value* c = lc ? json::member(*lc, "config") : nullptr;
     std::string cls = !layer.class_name.empty() ? layer.class_name
                                                 : (lc ? json::get_string(*lc, "class_name").value_or("") : "");
-    d.AddMember("name", str(layer.name, a), a);
-    d.AddMember("trainable", c ? json::get_bool(*c, "trainable").value_or(true) : true, a);
-    d.AddMember("expects_training_arg", false, a);
-    d.AddMember("dtype", str(c ? json::get_string(*c, "dtype").value_or("float32") : "float32", a), a);
-    json::Value bis;
-    if (c)
-      if (const json::Value* b = json::member(*c, "batch_input_shape")) bis.CopyFrom(*b, a);
-    d.AddMember("batch_input_shape", bis, a);
-    d.AddMember("stateful", c ? json::get_bool(*c, "stateful").value_or(false) : false, a);
-    d.AddMember("must_restore_from_config", false, a);
-    d.AddMember("class_name", str(cls, a), a);
-    json::Value config;
-    if (c) config.CopyFrom(*c, a);
-    d.AddMember("config", config, a);
-    auto bs = build_shapes.find(layer.name);
-    std::string kept = model.extra("savedmodel.build_input_shape." + layer.name);
-    if (!kept.empty() && cls != "InputLayer") {
-      json::Document b = json::parse(kept, model.path + ":build_input_shape");
-      d.AddMember("build_input_shape", encode_build_shape(b, a), a);
-    } else if (bs != build_shapes.end() && cls != "InputLayer") {
-      if (bs->second.size() == 1) {
-        d.AddMember("build_input_shape", tensor_shape_json(bs->second[0], a), a);
-      } else {
-        json::Value list(rapidjson::kArrayType);
-        for (const auto& s : bs->second) list.PushBack(tensor_shape_json(s, a), a);
-        d.AddMember("build_input_shape", list, a);
-      }
-    }
-    std::string ident = cls == "InputLayer" ? "_tf_keras_input_layer"
-                        : is_rnn_class(cls) ? "_tf_keras_rnn_layer"
-                                            : "_tf_keras_layer";
-    identifier_of[node] = ident;
-    add_meta(node, "root." + first_edge[node], ident, d);
+    layer_meta(node, layer.name, cls, c, layer.name);
   }
+  keras::SavedMetadata metadata;
+  for (auto& [node, o] : meta_nodes) *metadata.add_nodes() = std::move(o);
 
   // ---- saved_model.pb ---------------------------------------------------------------------------
   tf::SavedModel sm;
