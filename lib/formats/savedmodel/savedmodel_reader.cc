@@ -172,6 +172,8 @@ class Reader {
   std::vector<std::pair<int, std::string>> bfs_parent_;
   std::optional<CheckpointInfo> checkpoint_;
   std::map<int, std::string> weight_names_;  // variable node -> layer weight name without ":0"
+  // build_input_shape of the layers of nested models: ("<nested>/<layer>", JSON).
+  std::vector<std::pair<std::string, std::string>> nested_build_shapes_;
 };
 
 void Reader::fill_info() {
@@ -407,7 +409,17 @@ void Reader::collect_weights(int node, bool trainable_layer, std::vector<Weight>
   for (const auto& le : layer_edges) {
     if (le.second < 0 || le.second >= graph_->nodes_size() || seen.count(le.second)) continue;
     seen.insert(le.second);
-    subs.emplace_back(le.second, prefix + "layer-" + std::to_string(le.first) + "/");
+    // The IR names a nested model's weights by its layers ("dense_a/kernel"): the layer's metadata
+    // name, else the edge.
+    auto it = keras_.find(le.second);
+    std::string sub_name = meta_string(it == keras_.end() ? nullptr : &it->second, "name");
+    if (sub_name.empty() || sub_name.find('/') != std::string::npos) sub_name = "layer-" + std::to_string(le.first);
+    if (it != keras_.end() && it->second.metadata.IsObject()) {
+      // Kept (as for top-level layers) so that writing a SavedModel again gives the same shapes.
+      std::string bis = meta_json(it->second, "build_input_shape");
+      if (!bis.empty()) nested_build_shapes_.emplace_back(layer_name + "/" + prefix + sub_name, bis);
+    }
+    subs.emplace_back(le.second, prefix + sub_name + "/");
   }
   for (const auto& c : obj.children()) {
     int id = c.node_id();
@@ -580,6 +592,7 @@ void Reader::read_keras(Model& model) {
     for (auto& w : nt) layer.weights.push_back(std::move(w));
     model.layers.push_back(std::move(layer));
   }
+  for (const auto& [key, bis] : nested_build_shapes_) model.extras.emplace_back("savedmodel.build_input_shape." + key, bis);
 
   for (const auto& c : root_obj.children())
     if (c.local_name() == "optimizer" && c.node_id() >= 0 && c.node_id() < graph_->nodes_size() &&

@@ -415,10 +415,19 @@ void write(const Model& model, const std::string& path, const WriteOptions& opti
     auto sit = spec_of.find(layer.name);
     if (sit == spec_of.end() || !sit->second->is_model()) continue;
     ArchitectureSpec sub = parse_nested_architecture(*sit->second, arch.dialect, model.path + ":model_config");
+    // Readers give a nested weight's attr with its layer ("dense_a/kernel", H5) or without it
+    // ("kernel", .keras); the name starts with the layer ("dense_a/kernel:0").
+    std::set<std::string> names;
+    names_below(sub, arch.dialect, path, 1, names);
     std::vector<PendingWeight> pending;
     for (size_t i = 0; i < layer.weights.size(); ++i) {
       const Weight& w = layer.weights[i];
-      pending.push_back({i, split_path(!w.attr.empty() ? w.attr : strip_index(w.name))});
+      std::vector<std::string> by_attr = split_path(w.attr), by_name = split_path(strip_index(w.name));
+      if (!w.attr.empty() && names.count(by_attr[0])) pending.push_back({i, by_attr});
+      else if (!w.attr.empty() && names.count(by_name[0]) && by_name.size() > 1) {
+        by_attr.insert(by_attr.begin(), by_name[0]);
+        pending.push_back({i, by_attr});
+      } else pending.push_back({i, by_name});
     }
     std::vector<Member> members = plan_members(sub, layer.name, std::move(pending), layer, arch.dialect, path, 1);
     std::vector<std::string> attr_of(layer.weights.size());
