@@ -93,6 +93,22 @@ std::optional<Shape> shape_from_json(const std::string& text) {
   return s;
 }
 
+// A Sequential's input shape: its own, else that of a nested model it starts with.
+std::optional<Shape> sequential_input(const ArchitectureSpec& arch, const std::string& file, int depth = 0) {
+  if (auto s = shape_from_json(arch.batch_input_shape_json)) return s;
+  if (depth > 32 || arch.layers.empty() || !arch.layers[0].is_model()) return std::nullopt;
+  ArchitectureSpec sub = parse_nested_architecture(arch.layers[0], arch.dialect, file);
+  if (sub.class_name == "Sequential") return sequential_input(sub, file, depth + 1);
+  if (sub.inputs.size() != 1) return std::nullopt;
+  for (const auto& l : sub.layers)
+    if (l.name == sub.inputs[0].layer && l.class_name == "InputLayer") {
+      json::Document c = json::parse(l.config_json, file);
+      for (const char* k : {"batch_input_shape", "batch_shape"})
+        if (const json::Value* v = json::member(c, k)) return shape_from_json(json::to_string(*v));
+    }
+  return std::nullopt;
+}
+
 // The input shapes each layer was built with, derived from the architecture (C.9: Keras revives
 // built-in layers from config + build_input_shape), keyed like infer_layer_shapes: "dense", and for
 // the layers of a nested model "<nested>/<layer>". `seq_input` is a nested Sequential's input.
@@ -114,7 +130,7 @@ void collect_build_shapes(const ArchitectureSpec& arch, const std::map<std::stri
     collect_build_shapes(sub, shapes, prefix + l.name + "/", first, dialect, file, depth + 1, out);
   };
   if (arch.class_name == "Sequential") {
-    std::optional<Shape> prev = seq_input ? seq_input : shape_from_json(arch.batch_input_shape_json);
+    std::optional<Shape> prev = seq_input ? seq_input : sequential_input(arch, file);
     for (const auto& l : arch.layers) {
       if (l.class_name == "InputLayer") {
         prev = output_of(l.name, 0);
@@ -659,7 +675,8 @@ void write(const Model& model, const std::string& path, const WriteOptions& opti
     if (!root_bis.empty()) {
       json::Document b = json::parse(root_bis, model.path + ":build_input_shape");
       d.AddMember("build_input_shape", encode_build_shape(b, a), a);
-    } else if (auto s = shape_from_json(arch.batch_input_shape_json)) {
+    } else if (auto s = arch.class_name == "Sequential" ? sequential_input(arch, model.path + ":model_config")
+                                                         : shape_from_json(arch.batch_input_shape_json)) {
       d.AddMember("build_input_shape", tensor_shape_json(*s, a), a);
     }
     add_meta(0, model_identifier(cls), d);
