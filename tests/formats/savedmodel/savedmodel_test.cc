@@ -1,7 +1,8 @@
 // Tests for the SavedModel format: our .proto subsets against real files (unknown fields kept), the
 // saved_model_cli-style info (signatures, object graph, fingerprint, assets), Keras SavedModels into the
 // IR (config, layers, weights in Keras order with bit-exact values, optimizer), plain TF SavedModels,
-// and bad input (missing variables/, truncated or foreign saved_model.pb, metadata naming absent nodes).
+// and bad input (missing variables/, truncated or foreign saved_model.pb, metadata naming absent nodes);
+// writing: a copy of a real SavedModel, and nested models (object graph, keras_metadata, checkpoint keys).
 #include <catch2/catch.hpp>
 
 #include <cstring>
@@ -507,4 +508,162 @@ TEST_CASE("writing a SavedModel and reading it back gives the same IR", "[savedm
   CHECK_THROWS_AS(write(plain, out + "_plain", Format::kSavedModel), UnsupportedError);
   CHECK_FALSE(fs::exists(out + "_wo"));
   CHECK_FALSE(fs::exists(out + "_plain"));
+}
+
+namespace {
+// A float32 tensor base, base+1, ... of the given shape.
+TensorRef counting_tensor(Shape shape, float base) {
+  Tensor t;
+  t.dtype = DType::kFloat32;
+  t.shape = shape;
+  int64_t n = 1;
+  for (auto d : shape) n *= d;
+  t.data.resize(static_cast<size_t>(n) * 4);
+  for (int64_t i = 0; i < n; ++i) {
+    float v = base + static_cast<float>(i);
+    std::memcpy(t.data.data() + i * 4, &v, 4);
+  }
+  return TensorRef::from_tensor(t);
+}
+
+// Functional inp -> inner (Sequential: InputLayer, dense_a, dense_b) -> head, as an H5 reader gives it
+// (nested weights named by their layer). `keras3_attrs`: attrs as the .keras reader gives them
+// ("kernel" without the layer).
+Model nested_model(bool keras3_attrs) {
+  Model m;
+  m.origin = Format::kH5;
+  m.keras_version = "2.13.1";
+  m.backend = "tensorflow";
+  m.dialect = KerasDialect::kKeras2;
+  m.model_config = R"({"class_name": "Functional", "config": {"name": "outer", "layers": [
+    {"class_name": "InputLayer", "name": "inp", "inbound_nodes": [],
+     "config": {"batch_input_shape": [null, 4], "dtype": "float32", "sparse": false, "ragged": false, "name": "inp"}},
+    {"class_name": "Sequential", "name": "inner", "inbound_nodes": [[["inp", 0, 0, {}]]],
+     "config": {"name": "inner", "layers": [
+       {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 4], "dtype": "float32", "sparse": false, "ragged": false, "name": "inner_in"}},
+       {"class_name": "Dense", "config": {"name": "dense_a", "trainable": true, "dtype": "float32", "units": 3, "activation": "relu", "use_bias": true}},
+       {"class_name": "Dense", "config": {"name": "dense_b", "trainable": true, "dtype": "float32", "units": 2, "activation": "linear", "use_bias": true}}]}},
+    {"class_name": "Dense", "name": "head", "inbound_nodes": [[["inner", 1, 0, {}]]],
+     "config": {"name": "head", "trainable": true, "dtype": "float32", "units": 1, "activation": "linear", "use_bias": true}}],
+    "input_layers": [["inp", 0, 0]], "output_layers": [["head", 0, 0]]}})";
+  auto weight = [&](const std::string& layer, const std::string& var, Shape s, float base) {
+    Weight w;
+    w.name = layer + "/" + var + ":0";
+    w.attr = keras3_attrs ? var : layer + "/" + var;
+    w.tensor = counting_tensor(s, base);
+    return w;
+  };
+  m.layers.push_back(Layer{"inp", "InputLayer", {}});
+  m.layers.push_back(Layer{"inner", "Sequential",
+                           {weight("dense_a", "kernel", {4, 3}, 100), weight("dense_a", "bias", {3}, 200),
+                            weight("dense_b", "kernel", {3, 2}, 300), weight("dense_b", "bias", {2}, 400)}});
+  Weight hk, hb;
+  hk.name = "head/kernel:0";
+  hk.attr = "kernel";
+  hk.tensor = counting_tensor({2, 1}, 500);
+  hb.name = "head/bias:0";
+  hb.attr = "bias";
+  hb.tensor = counting_tensor({1}, 600);
+  m.layers.push_back(Layer{"head", "Dense", {hk, hb}});
+  return m;
+}
+}  // namespace
+
+TEST_CASE("nested models: written as tf.keras tracks them, read back into the same IR", "[savedmodel]") {
+  const std::string dir = temp_dir("nested");
+  for (bool keras3_attrs : {false, true}) {
+    Model src = nested_model(keras3_attrs);
+    std::string out = dir + (keras3_attrs ? "/k3" : "/h5");
+    write(src, out, Format::kSavedModel);
+
+    // Object graph: outer model, InputLayer, the nested Sequential (its own layer_with_weights-M /
+    // layer-N children over its layers without the InputLayer), head; variables below the nested layers.
+    tf::SavedModel pb = sm::load_saved_model(out + "/saved_model.pb");
+    const auto& og = pb.meta_graphs(0).object_graph_def();
+    auto children = [&](int node) {
+      std::vector<std::pair<std::string, int>> v;
+      for (const auto& c : og.nodes(node).children()) v.emplace_back(c.local_name(), c.node_id());
+      return v;
+    };
+    using E = std::vector<std::pair<std::string, int>>;
+    REQUIRE(og.nodes_size() == 12);
+    CHECK(children(0) == E{{"layer-0", 1}, {"layer_with_weights-0", 2}, {"layer-1", 2}, {"layer_with_weights-1", 3}, {"layer-2", 3}});
+    CHECK(og.nodes(2).user_object().identifier() == "_tf_keras_sequential");
+    CHECK(children(2) == E{{"layer_with_weights-0", 4}, {"layer-0", 4}, {"layer_with_weights-1", 5}, {"layer-1", 5}});
+    CHECK(children(3) == E{{"kernel", 6}, {"bias", 7}});
+    CHECK(children(4) == E{{"kernel", 8}, {"bias", 9}});
+    CHECK(children(5) == E{{"kernel", 10}, {"bias", 11}});
+    CHECK(og.nodes(10).variable().name() == "dense_b/kernel");
+    CHECK(og.nodes(10).variable().shape().dim_size() == 2);
+    CHECK(og.nodes(10).variable().trainable());
+
+    // keras_metadata: the nested model and its layers, node paths through layer_with_weights edges.
+    auto md = sm::load_keras_metadata(out);
+    REQUIRE(md);
+    std::vector<std::tuple<int, std::string, std::string>> nodes;
+    for (const auto& n : md->nodes()) nodes.emplace_back(n.node_id(), n.node_path(), n.identifier());
+    CHECK(nodes == std::vector<std::tuple<int, std::string, std::string>>{
+                       {0, "root", "_tf_keras_network"},
+                       {1, "root.layer-0", "_tf_keras_input_layer"},
+                       {2, "root.layer_with_weights-0", "_tf_keras_sequential"},
+                       {3, "root.layer_with_weights-1", "_tf_keras_layer"},
+                       {4, "root.layer_with_weights-0.layer_with_weights-0", "_tf_keras_layer"},
+                       {5, "root.layer_with_weights-0.layer_with_weights-1", "_tf_keras_layer"}});
+    json::Document inner = json::parse(md->nodes(2).metadata(), "inner");
+    CHECK(json::get_string(inner, "class_name").value_or("") == "Sequential");
+    CHECK(json::get_bool(inner, "is_graph_network").value_or(false));
+    json::Document dense_b = json::parse(md->nodes(5).metadata(), "dense_b");
+    CHECK(json::get_string(dense_b, "name").value_or("") == "dense_b");
+    const json::Value* bis = json::member(dense_b, "build_input_shape");
+    REQUIRE(bis);
+    CHECK(json::to_string(*bis) == R"({"class_name":"TensorShape","items":[null,3]})");
+
+    // Checkpoint: nested keys mirror the object graph; the values are the weights'.
+    io::BundleReader bundle(out + "/variables/variables");
+    const io::BundleEntry* e = bundle.find("layer_with_weights-0/layer_with_weights-1/kernel/.ATTRIBUTES/VARIABLE_VALUE");
+    REQUIRE(e);
+    CHECK(bundle.read(*e).data == src.layers[1].weights[2].tensor.load().data);
+    CHECK(bundle.find("layer_with_weights-0/layer_with_weights-0/bias/.ATTRIBUTES/VARIABLE_VALUE"));
+    CHECK(bundle.find("layer_with_weights-1/kernel/.ATTRIBUTES/VARIABLE_VALUE"));
+    CHECK_FALSE(bundle.find("layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE"));
+
+    // Back into the IR: the nested layer's weights named by its layers, in Keras order, same values.
+    Model back = read(out);
+    REQUIRE(back.layers.size() == 3);
+    const Layer& l = back.layers[1];
+    CHECK(l.name == "inner");
+    REQUIRE(l.weights.size() == 4);
+    const char* names[] = {"dense_a/kernel:0", "dense_a/bias:0", "dense_b/kernel:0", "dense_b/bias:0"};
+    const char* attrs[] = {"dense_a/kernel", "dense_a/bias", "dense_b/kernel", "dense_b/bias"};
+    for (size_t i = 0; i < 4; ++i) {
+      CHECK(l.weights[i].name == names[i]);
+      CHECK(l.weights[i].attr == attrs[i]);
+      CHECK(l.weights[i].tensor.load().data == src.layers[1].weights[i].tensor.load().data);
+    }
+    CHECK(back.extra("savedmodel.build_input_shape.inner/dense_b") == "[null,3]");
+  }
+
+  // A nested weight that names none of the nested model's layers: refused (exit 3), nothing written.
+  Model bad = nested_model(false);
+  bad.layers[1].weights[0].name = "nope/kernel:0";
+  bad.layers[1].weights[0].attr = "nope/kernel";
+  try {
+    write(bad, dir + "/bad", Format::kSavedModel);
+    FAIL("no error");
+  } catch (const UnsupportedError& e) {
+    CHECK(std::string(e.what()).find("nope/kernel:0") != std::string::npos);
+  }
+  CHECK_FALSE(fs::exists(dir + "/bad"));
+
+  // A nested model node whose layer edge names a missing node: one-line error, exit 4.
+  std::string broken = dir + "/broken";
+  fs::copy(dir + "/h5", broken, fs::copy_options::recursive);
+  tf::SavedModel pb = sm::load_saved_model(broken + "/saved_model.pb");
+  pb.mutable_meta_graphs(0)->mutable_object_graph_def()->mutable_nodes(2)->mutable_children(1)->set_node_id(99);
+  write_bytes(broken + "/saved_model.pb", pb.SerializeAsString());
+  auto [code, what] = read_error(broken);
+  CHECK(code == ExitCode::kBadInput);
+  CHECK(what.find("99") != std::string::npos);
+  CHECK(what.find('\n') == std::string::npos);
+  fs::remove_all(dir);
 }
