@@ -28,6 +28,14 @@ FloatArray slice_rows(const FloatArray& a, int64_t from, int64_t to) {
   return s;
 }
 
+// Runs rows [from, to) of every input; all rows are passed in place (no copy).
+std::vector<FloatArray> run_rows(const Predictor& p, const std::vector<FloatArray>& inputs, int64_t from, int64_t to) {
+  if (!inputs.empty() && from == 0 && to == inputs[0].shape[0]) return p.run(inputs);
+  std::vector<FloatArray> batch;
+  for (const auto& in : inputs) batch.push_back(slice_rows(in, from, to));
+  return p.run(batch);
+}
+
 }  // namespace
 
 void register_predict(CLI::App& app, GlobalOptions& global) {
@@ -116,9 +124,7 @@ void register_predict(CLI::App& app, GlobalOptions& global) {
     std::vector<FloatArray> results;
     for (int64_t r0 = 0; r0 < rows || (rows == 0 && r0 == 0); r0 += bs) {
       const int64_t r1 = std::min(rows, r0 + bs);
-      std::vector<FloatArray> batch;
-      for (const auto& in : inputs) batch.push_back(bs >= rows ? in : slice_rows(in, r0, r1));
-      std::vector<FloatArray> out = predictor.run(batch);
+      std::vector<FloatArray> out = run_rows(predictor, inputs, r0, r1);
       if (results.empty()) {
         results = std::move(out);
       } else {
@@ -140,11 +146,8 @@ void register_predict(CLI::App& app, GlobalOptions& global) {
       for (int i = 0; i < args->bench; ++i) {
         const double c0 = cpu_ms();
         auto t0 = std::chrono::steady_clock::now();
-        for (int64_t r0 = 0; r0 < rows; r0 += bs) {
-          std::vector<FloatArray> batch;
-          for (const auto& in : inputs) batch.push_back(bs >= rows ? in : slice_rows(in, r0, std::min(rows, r0 + bs)));
-          (void)predictor.run(batch);
-        }
+        for (int64_t r0 = 0; r0 < rows; r0 += bs)
+          (void)run_rows(predictor, inputs, r0, std::min(rows, r0 + bs));
         double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
         const double cpu = cpu_ms() - c0;
         total += ms;
