@@ -20,6 +20,7 @@ struct Graph::Node {
   // Keras 2 numbers a nested model's nodes from 1 when the model has its own input node (tf.keras
   // functional.py _should_skip_first_node): references are then one above the serialized list.
   bool skip_first_node = false;
+  bool fused_away = false;  // Sequential: computed by the layer before it (Layer::fuse_next)
   std::vector<std::vector<TensorLink>> kwarg_links;  // per inbound node: tensors passed as kwargs
 };
 
@@ -163,6 +164,13 @@ Graph::Graph(const ArchitectureSpec& arch, const WeightProvider& weights, const 
 
   if (sequential_) {
     if (nodes_.empty()) throw BadInputError(file, "config.layers", "Sequential model has no layers");
+    // In a Sequential model each layer's output is read by the next layer only: fuse pairs.
+    for (size_t i = 0; i + 1 < nodes_.size(); ++i) {
+      Node& a = *nodes_[i];
+      Node& b = *nodes_[i + 1];
+      if (a.layer && !a.submodel && !a.fused_away && b.layer && !b.submodel && a.layer->fuse_next(*b.layer))
+        b.fused_away = true;
+    }
     const LayerSpec& first = nodes_[0]->spec;
     PredictIO in;
     if (nodes_[0]->is_input) {
@@ -252,15 +260,18 @@ std::vector<Array> Graph::run(const std::vector<Array>& inputs) const {
     std::vector<Array> prev;
     Mask mask;
     static const bool profile = std::getenv("KMODEL_PROFILE") != nullptr;  // per-layer times on stderr
-    for (const auto& n : nodes_) {
-      if (n->is_input) continue;
+    size_t last = nodes_.size() - 1;
+    while (last > 0 && nodes_[last]->fused_away) --last;
+    for (size_t i = 0; i <= last; ++i) {
+      const Node& n = *nodes_[i];
+      if (n.is_input || n.fused_away) continue;
       auto t0 = std::chrono::steady_clock::now();
-      std::vector<Array> outs = n->layer->apply(*args, mask);
+      std::vector<Array> outs = n.layer->apply(*args, mask);
       if (profile)
-        std::fprintf(stderr, "profile: %-24s %10.3f ms\n", n->spec.name.c_str(),
+        std::fprintf(stderr, "profile: %-24s %10.3f ms\n", n.spec.name.c_str(),
                      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-      mask = n->layer->output_mask(*args, mask, outs);
-      if (&n == &nodes_.back()) return outs;
+      mask = n.layer->output_mask(*args, mask, outs);
+      if (i == last) return outs;
       prev.clear();
       prev.push_back(std::move(outs.at(0)));
       args = &prev;

@@ -26,6 +26,10 @@ class Layer {
   // Layers that need call-time tensors passed as kwargs (MultiHeadAttention's value/key) list the
   // kwarg names they read, in the order they want them appended to the positional inputs.
   virtual std::vector<std::string> tensor_kwargs() const { return {}; }
+  // Fusion, decided once when the graph is built: the layer may take over `next`, the only reader
+  // of its output, and compute both in one pass (Conv + MaxPooling). True when it did; the graph
+  // then no longer runs `next`.
+  virtual bool fuse_next(const Layer& next) { return false; }
 };
 
 // Everything a creator gets: the layer's identity, its config and its weights already as float32.

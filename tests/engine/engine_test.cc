@@ -186,6 +186,87 @@ TEST_CASE("Conv2D im2col matches a direct loop: valid, same+stride, dilation, ch
 }
 
 namespace {
+// Reference max pooling (valid) of a channels_last (B, H, W, C) array.
+std::vector<double> ref_maxpool2d(const std::vector<double>& y, int B, int H, int W, int C, int k, int s) {
+  std::vector<double> out;
+  const int OH = (H - k) / s + 1, OW = (W - k) / s + 1;
+  for (int b = 0; b < B; ++b)
+    for (int oh = 0; oh < OH; ++oh)
+      for (int ow = 0; ow < OW; ++ow)
+        for (int c = 0; c < C; ++c) {
+          double m = -INFINITY;
+          for (int i = 0; i < k; ++i)
+            for (int j = 0; j < k; ++j) m = std::max(m, y[((b * H + oh * s + i) * W + ow * s + j) * C + c]);
+          out.push_back(m);
+        }
+  return out;
+}
+std::vector<double> relu(std::vector<double> v) {
+  for (double& e : v) e = std::max(e, 0.0);
+  return v;
+}
+}  // namespace
+
+// 16 and 32 channels with 3x3 stride-1 kernels take the Winograd path; a Conv followed by a
+// MaxPooling in a Sequential model is computed as one layer (pooling from a scratch buffer, only
+// the rows and columns the pooling reads). Odd and even sizes exercise partial edge tiles.
+TEST_CASE("Conv2D 3x3 (Winograd) and Conv + MaxPooling fusion match direct loops", "[engine]") {
+  const int B = 3, H = 9, W = 8, C = 16, F = 32;
+  auto x = randv(B * H * W * C, 11), k = randv(9 * C * F, 12, 0.25f), bias = randv(F, 13);
+  auto conv = [&](const std::string& extra) {
+    return R"({"class_name": "Conv2D", "config": {"name": "c", "filters": 32, "kernel_size": [3, 3], "use_bias": true)" + extra + "}}";
+  };
+  const std::string pool = R"(, {"class_name": "MaxPooling2D", "config": {"name": "p", "pool_size": [2, 2]}})";
+  auto run = [&](const std::string& layers) {
+    Layer l{"c", "Conv2D", {weight("k", {3, 3, C, F}, k), weight("b", {F}, bias)}};
+    return Predictor(make_model(seq("[null, 9, 8, 16]", layers), {l})).run({FloatArray{{B, H, W, C}, x}})[0];
+  };
+  SECTION("valid, linear") {
+    auto y = run(conv(R"(, "activation": "linear")"));
+    REQUIRE(y.shape == Shape{B, 7, 6, F});
+    require_close(y.values, ref_conv2d(x, B, H, W, C, k, 3, 3, F, bias, 1, 1, 1, 1, 7, 6, 0, 0));
+  }
+  SECTION("same, relu") {
+    auto y = run(conv(R"(, "activation": "relu", "padding": "same")"));
+    REQUIRE(y.shape == Shape{B, H, W, F});
+    require_close(y.values, relu(ref_conv2d(x, B, H, W, C, k, 3, 3, F, bias, 1, 1, 1, 1, H, W, 1, 1)));
+  }
+  SECTION("valid, relu, then MaxPooling2D (odd conv output: the last row is not read)") {
+    auto y = run(conv(R"(, "activation": "relu")") + pool);
+    REQUIRE(y.shape == Shape{B, 3, 3, F});
+    auto c = relu(ref_conv2d(x, B, H, W, C, k, 3, 3, F, bias, 1, 1, 1, 1, 7, 6, 0, 0));
+    require_close(y.values, ref_maxpool2d(c, B, 7, 6, F, 2, 2));
+  }
+  SECTION("same, tanh, then MaxPooling2D pool 3 stride 2, then Flatten") {
+    auto y = run(conv(R"(, "activation": "tanh", "padding": "same")") +
+                 R"(, {"class_name": "MaxPooling2D", "config": {"name": "p", "pool_size": [3, 3], "strides": [2, 2]}}, {"class_name": "Flatten", "config": {"name": "f"}})");
+    REQUIRE(y.shape == Shape{B, 4 * 3 * F});
+    auto c = ref_conv2d(x, B, H, W, C, k, 3, 3, F, bias, 1, 1, 1, 1, H, W, 1, 1);
+    for (double& e : c) e = std::tanh(e);
+    require_close(y.values, ref_maxpool2d(c, B, H, W, F, 3, 2));
+  }
+  SECTION("channels_first Conv2D + MaxPooling2D, kernel 3x2 (GEMM path)") {
+    std::vector<float> xcf(x.size()), k32(3 * 2 * C * F);
+    for (int b = 0; b < B; ++b)
+      for (int h = 0; h < H; ++h)
+        for (int w = 0; w < W; ++w)
+          for (int c = 0; c < C; ++c) xcf[((b * C + c) * H + h) * W + w] = x[((b * H + h) * W + w) * C + c];
+    std::copy_n(k.begin(), k32.size(), k32.begin());
+    std::string layers = R"({"class_name": "Conv2D", "config": {"name": "c", "filters": 32, "kernel_size": [3, 2], "data_format": "channels_first", "activation": "relu"}}, {"class_name": "MaxPooling2D", "config": {"name": "p", "pool_size": [2, 2], "data_format": "channels_first"}})";
+    Layer l{"c", "Conv2D", {weight("k", {3, 2, C, F}, k32), weight("b", {F}, bias)}};
+    auto y = Predictor(make_model(seq("[null, 16, 9, 8]", layers), {l})).run({FloatArray{{B, C, H, W}, xcf}})[0];
+    REQUIRE(y.shape == Shape{B, F, 3, 3});
+    auto c = relu(ref_conv2d(x, B, H, W, C, k32, 3, 2, F, bias, 1, 1, 1, 1, 7, 7, 0, 0));
+    auto p = ref_maxpool2d(c, B, 7, 7, F, 2, 2);
+    std::vector<double> pcf(p.size());
+    for (int b = 0; b < B; ++b)
+      for (int i = 0; i < 9; ++i)
+        for (int f = 0; f < F; ++f) pcf[(b * F + f) * 9 + i] = p[(b * 9 + i) * F + f];
+    require_close(y.values, pcf);
+  }
+}
+
+namespace {
 struct RnnRef {
   std::vector<double> out;  // last h per batch (B, U)
 };

@@ -1,7 +1,9 @@
 // Convolutions: Conv1D/2D/3D (groups, dilation, valid/same/causal) by GEMM (engine/gemm.h): implicit
-// (patches read in place) when no tap reaches padding, else im2col;
+// (patches read in place) when no tap reaches padding, else im2col; 3x3 stride-1 kernels by
+// Winograd F(2x2, 3x3) (engine/winograd.h);
 // DepthwiseConv1D/2D, SeparableConv1D/2D, Conv1D/2D/3DTranspose (GEMM + col2im). Keras 1 names
-// (Convolution1D/2D/3D, AtrousConvolution*) map to the same code.
+// (Convolution1D/2D/3D, AtrousConvolution*) map to the same code. A Conv takes over a following
+// MaxPooling (Layer::fuse_next).
 #include <algorithm>
 #include <array>
 
@@ -9,6 +11,7 @@
 #include "engine/gemm.h"
 #include "engine/layer.h"
 #include "engine/layers/spatial.h"
+#include "engine/winograd.h"
 
 namespace kmodel::engine {
 namespace {
@@ -94,8 +97,25 @@ ConvParams parse_conv(const LayerParams& p, int rank) {
 
 class Conv : public Layer {
  public:
+  Conv(ConvParams cp, Array kernel, Array bias) : cp_(std::move(cp)), kernel_(std::move(kernel)), bias_(std::move(bias)) {
+    const int64_t C = kernel_.shape[cp_.rank], F = kernel_.shape.back();
+    if (cp_.rank == 2 && cp_.k == std::vector<int64_t>{3, 3} && cp_.s == std::vector<int64_t>{1, 1} &&
+        cp_.d == std::vector<int64_t>{1, 1} && cp_.groups == 1 && Winograd3x3::worthwhile(C, F))
+      winograd_ = std::make_unique<Winograd3x3>(kernel_.values.data(), C, F);
+  }
 
-  Conv(ConvParams cp, Array kernel, Array bias) : cp_(std::move(cp)), kernel_(std::move(kernel)), bias_(std::move(bias)) {}
+  // A following MaxPooling (valid padding, same rank and data format) is computed here: each chunk
+  // of batch items is convolved into a cache-sized scratch buffer and pooled from there, so the
+  // full-size convolution output never goes through memory.
+  bool fuse_next(const Layer& next) override {
+    MaxPoolWindow w;
+    if (pooled_ || !max_pool_window(next, &w) || w.rank != cp_.rank || w.channels_first != cp_.channels_first ||
+        w.padding != Padding::kValid)
+      return false;
+    pool_ = std::move(w);
+    pooled_ = true;
+    return true;
+  }
 
   std::vector<Array> apply(const std::vector<Array>& in, const Mask&) const override {
     expect_rank(in.at(0), cp_.rank, "Conv");
@@ -107,25 +127,62 @@ class Conv : public Layer {
     if (cg * cp_.groups != C)
       throw UsageError("Conv expects " + std::to_string(cg * cp_.groups) + " input channels, got " + std::to_string(C));
     Geometry g = conv_geometry(Shape(x.shape.begin() + 1, x.shape.end() - 1), cp_.k, cp_.s, cp_.d, cp_.padding);
+    Shape conv_dims;
+    for (int i = 0; i < cp_.rank; ++i) conv_dims.push_back(g.out[i]);
+    if (!pooled_) {
+      Shape os{B};
+      os.insert(os.end(), conv_dims.begin(), conv_dims.end());
+      os.push_back(F);
+      Array out = make_array(os);
+      convolve(x, g, 0, B, out.values.data());
+      return {from_channels_last(std::move(out), cp_.channels_first)};
+    }
+    Geometry pg = conv_geometry(conv_dims, pool_.k, pool_.s, std::vector<int64_t>(cp_.rank, 1), Padding::kValid);
+    // Only the convolution outputs some pooling window reads are computed (the trailing row or
+    // column a valid pooling drops is not).
+    for (int i = 0; i < cp_.rank; ++i) {
+      g.out[i] = pg.out[i] > 0 ? (pg.out[i] - 1) * pg.s[i] + pg.k[i] : 0;
+      pg.in[i] = g.out[i];
+    }
     Shape os{B};
-    for (int i = 0; i < cp_.rank; ++i) os.push_back(g.out[i]);
+    for (int i = 0; i < cp_.rank; ++i) os.push_back(pg.out[i]);
     os.push_back(F);
     Array out = make_array(os);
+    const int64_t P = g.out_size(), chunk = std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(P * F, 1));
+    thread_local std::vector<float> scratch;  // engine is single-threaded per thread
+    for (int64_t b0 = 0; b0 < B; b0 += chunk) {
+      const int64_t nb = std::min(chunk, B - b0);
+      scratch.resize(static_cast<size_t>(nb * P * F));
+      convolve(x, g, b0, nb, scratch.data());
+      max_pool_inside(scratch.data(), pg, nb, F, out.values.data() + b0 * pg.out_size() * F);
+    }
+    return {from_channels_last(std::move(out), cp_.channels_first)};
+  }
+
+ private:
+  // Convolves batch items [b0, b0 + nb) of x (channels_last) into y (nb x P x F), with bias and
+  // activation.
+  void convolve(const Array& x, const Geometry& g, int64_t b0, int64_t nb, float* y) const {
+    const int64_t C = x.shape.back(), F = kernel_.shape.back(), cg = kernel_.shape[cp_.rank];
     const int64_t P = g.out_size(), K = g.k_size() * cg, Fg = F / cp_.groups;
     const int64_t in_item = g.in_size() * C;
-    CMapR W(kernel_.values.data(), K, F);
+    const float* xb = x.values.data() + b0 * in_item;
+    const float* W = kernel_.values.data();
     const bool pointwise = g.k_size() == 1 && g.s[0] == 1 && g.s[1] == 1 && g.s[2] == 1 && cp_.groups == 1;
     const float* bias = bias_.values.empty() ? nullptr : bias_.values.data();
     // The activation (and the bias, for grouped convolutions) is applied per chunk of rows while
-    // they are still in cache; gemm() adds the bias itself.
+    // they are still in cache; gemm() and Winograd add the bias themselves.
     const bool fused_relu = cp_.groups == 1 && cp_.act.kind == Activation::Kind::kRelu;  // done by gemm()
     auto finish = [&](int64_t row0, int64_t rows) {
       if (fused_relu) return;
-      add_bias_activate(cp_.act, out.values.data() + row0 * F, rows, F, cp_.groups == 1 ? nullptr : bias);
+      add_bias_activate(cp_.act, y + row0 * F, rows, F, cp_.groups == 1 ? nullptr : bias);
     };
-    if (pointwise) {
-      gemm(x.values.data(), B * P, C, C, W.data(), F, out.values.data(), F, bias, false, fused_relu);
-      finish(0, B * P);
+    if (winograd_) {
+      winograd_->run(xb, nb, g.in[0], g.in[1], g.pad[0], g.pad[1], g.out[0], g.out[1], bias, fused_relu, y);
+      finish(0, nb * P);
+    } else if (pointwise) {
+      gemm(xb, nb * P, C, C, W, F, y, F, bias, false, fused_relu);
+      finish(0, nb * P);
     } else if (cp_.groups == 1 && all_taps_inside(g)) {
       // Implicit GEMM: each output pixel's patch is read where it lies in the input, as runs of
       // k * C adjacent floats along the innermost spatial dim (C when that dim is dilated), with no
@@ -141,49 +198,49 @@ class Conv : public Layer {
             seg.push_back(((k0 * g.d[0] * g.in[1] + k1 * g.d[1]) * g.in[2] + k2 * g.d[2]) * C);
       const int64_t L = runs ? g.k[m] * C : C;
       thread_local std::vector<const float*> rows;
-      rows.resize(static_cast<size_t>(B * P));
+      rows.resize(static_cast<size_t>(nb * P));
       size_t r = 0;
-      for (int64_t b = 0; b < B; ++b)
+      for (int64_t b = 0; b < nb; ++b)
         for (int64_t o0 = 0; o0 < g.out[0]; ++o0)
           for (int64_t o1 = 0; o1 < g.out[1]; ++o1)
             for (int64_t o2 = 0; o2 < g.out[2]; ++o2)
-              rows[r++] = x.values.data() + b * in_item + ((o0 * g.s[0] * g.in[1] + o1 * g.s[1]) * g.in[2] + o2 * g.s[2]) * C;
+              rows[r++] = xb + b * in_item + ((o0 * g.s[0] * g.in[1] + o1 * g.s[1]) * g.in[2] + o2 * g.s[2]) * C;
       const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(P * F, 1));
-      for (int64_t b0 = 0; b0 < B; b0 += chunk) {
-        const int64_t nb = std::min(chunk, B - b0);
-        gemm_rows(rows.data() + b0 * P, nb * P, seg.data(), static_cast<int64_t>(seg.size()), L, W.data(), F,
-                  out.values.data() + b0 * P * F, F, bias, fused_relu);
-        finish(b0 * P, nb * P);
+      for (int64_t i0 = 0; i0 < nb; i0 += chunk) {
+        const int64_t ni = std::min(chunk, nb - i0);
+        gemm_rows(rows.data() + i0 * P, ni * P, seg.data(), static_cast<int64_t>(seg.size()), L, W, F, y + i0 * P * F,
+                  F, bias, fused_relu);
+        finish(i0 * P, ni * P);
       }
     } else {
       // Batch items in chunks so patches and outputs stay cache-sized (~512 KB, within L2 on current
-      // x86 cores) between im2col, GEMM and the bias/activation pass, with enough rows per GEMM to
-      // amortize the packing of W.
+      // x86 cores) between im2col, GEMM and the bias/activation pass.
       const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 17) / std::max<int64_t>(P * (K + F), 1));
       thread_local std::vector<float> cols;  // patch buffer reused across calls (engine is single-threaded)
-      for (int64_t b0 = 0; b0 < B; b0 += chunk) {
-        const int64_t nb = std::min(chunk, B - b0);
-        cols.resize(static_cast<size_t>(nb * P * K));
+      for (int64_t i0 = 0; i0 < nb; i0 += chunk) {
+        const int64_t ni = std::min(chunk, nb - i0);
+        cols.resize(static_cast<size_t>(ni * P * K));
+        float* yc = y + i0 * P * F;
         for (int64_t gi = 0; gi < cp_.groups; ++gi) {
-          for (int64_t b = 0; b < nb; ++b)
-            im2col(x.values.data() + (b0 + b) * in_item, g, C, gi * cg, cg, cols.data() + b * P * K);
+          for (int64_t b = 0; b < ni; ++b)
+            im2col(xb + (i0 + b) * in_item, g, C, gi * cg, cg, cols.data() + b * P * K);
           if (cp_.groups == 1) {
-            gemm(cols.data(), nb * P, K, K, W.data(), F, out.values.data() + b0 * P * F, F, bias, false, fused_relu);
+            gemm(cols.data(), ni * P, K, K, W, F, yc, F, bias, false, fused_relu);
             continue;
           }
-          Eigen::Map<MatR, 0, Eigen::OuterStride<>> Y(out.values.data() + b0 * P * F + gi * Fg, nb * P, Fg,
-                                                      Eigen::OuterStride<>(F));
-          Y.noalias() = CMapR(cols.data(), nb * P, K) * W.middleCols(gi * Fg, Fg);
+          Eigen::Map<MatR, 0, Eigen::OuterStride<>> Y(yc + gi * Fg, ni * P, Fg, Eigen::OuterStride<>(F));
+          Y.noalias() = CMapR(cols.data(), ni * P, K) * CMapR(W, K, F).middleCols(gi * Fg, Fg);
         }
-        finish(b0 * P, nb * P);
+        finish(i0 * P, ni * P);
       }
     }
-    return {from_channels_last(std::move(out), cp_.channels_first)};
   }
 
- private:
   ConvParams cp_;
   Array kernel_, bias_;
+  bool pooled_ = false;
+  MaxPoolWindow pool_;
+  std::unique_ptr<Winograd3x3> winograd_;  // 3x3 stride-1 kernels with enough channels
 };
 
 // Depthwise convolution: kernel (k..., C, M); output channel c*M + m.

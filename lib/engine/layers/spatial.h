@@ -36,4 +36,17 @@ inline Array from_channels_last(Array y, bool channels_first) {
 // Checks that x has rank spatial+2; throws UsageError naming the layer otherwise.
 void expect_rank(const Array& x, int spatial, const std::string& what);
 
+class Layer;
+// A MaxPooling layer's window, for layers that fuse the pooling of their output (Conv).
+struct MaxPoolWindow {
+  int rank = 0;
+  std::vector<int64_t> k, s;
+  Padding padding = Padding::kValid;
+  bool channels_first = false;
+};
+// The window when `layer` is a MaxPooling1D/2D/3D; false otherwise.
+bool max_pool_window(const Layer& layer, MaxPoolWindow* window);
+// Max pooling of B channels_last items when no window reaches padding (g from conv_geometry).
+void max_pool_inside(const float* x, const Geometry& g, int64_t B, int64_t C, float* out);
+
 }  // namespace kmodel::engine
