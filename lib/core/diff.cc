@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/json_util.h"
+#include "core/keras1_weights.h"
 #include "core/weight_matching.h"
 #include "kmodel/error.h"
 
@@ -230,7 +231,17 @@ DiffResult diff_weights(const Model& a, const Model& b, const DiffOptions& optio
   r.path_b = b.path;
   r.options = options;
   MatchBy by = options.by;
-  auto fa = flatten_weights(a), fb = flatten_weights(b);
+  // A Keras 1 file against a Keras 2/3 one: compare the Keras 1 weights as Keras loads them (per-gate
+  // RNN arrays merged, Keras 2 variable names), which is what a conversion of it holds.
+  const bool k1a = a.dialect == KerasDialect::kKeras1, k1b = b.dialect == KerasDialect::kKeras1;
+  std::vector<std::string> notes_a, notes_b;
+  const Model va = k1a && !k1b ? keras2_weight_view(a, &notes_a) : Model{};
+  const Model vb = k1b && !k1a ? keras2_weight_view(b, &notes_b) : Model{};
+  const Model& ma = k1a && !k1b ? va : a;
+  const Model& mb = k1b && !k1a ? vb : b;
+  for (const auto& n : notes_a) r.notes.push_back("A: " + n);
+  for (const auto& n : notes_b) r.notes.push_back("B: " + n);
+  auto fa = flatten_weights(ma), fb = flatten_weights(mb);
   for (const auto& p : match_flat(fa, fb, by)) compare_pair(p, options, r, false);
   if (options.optimizer) {
     auto oa = flatten_optimizer(a), ob = flatten_optimizer(b);
@@ -261,6 +272,7 @@ std::string diff_summary(const DiffResult& r) {
 std::string diff_text(const DiffResult& r, bool all) {
   std::ostringstream s;
   s << "A: " << r.path_a << "\nB: " << r.path_b << "\n";
+  for (const auto& n : r.notes) s << "note: " << n << "\n";
   for (const auto& w : r.weights) {
     if (!all && w.status == WeightStatus::kEqual) continue;
     s << status_name(w.status) << "  " << w.key;
@@ -292,7 +304,9 @@ std::string diff_json(const DiffResult& r) {
   s << "{\"a\":" << json::quote(r.path_a) << ",\"b\":" << json::quote(r.path_b) << ",\"by\":\""
     << (r.options.by == MatchBy::kOrder ? "order" : "name") << "\",\"atol\":" << json_num(r.options.atol)
     << ",\"rtol\":" << json_num(r.options.rtol) << ",\"equal_nan\":" << (r.options.equal_nan ? "true" : "false")
-    << ",\"same\":" << (r.same() ? "true" : "false") << ",\"counts\":{";
+    << ",\"same\":" << (r.same() ? "true" : "false") << ",\"notes\":[";
+  for (size_t i = 0; i < r.notes.size(); ++i) s << (i ? "," : "") << json::quote(r.notes[i]);
+  s << "],\"counts\":{";
   const WeightStatus all[] = {WeightStatus::kEqual, WeightStatus::kWithinTolerance, WeightStatus::kDiffers,
                               WeightStatus::kShapeMismatch, WeightStatus::kDTypeMismatch, WeightStatus::kOnlyInA,
                               WeightStatus::kOnlyInB};

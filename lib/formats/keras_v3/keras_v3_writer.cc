@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/json_util.h"
+#include "core/keras1_weights.h"
 #include "core/keras3_dialect.h"
 #include "formats/keras_v3/keras_v3_format.h"
 #include "formats/keras_v3/keras_v3_layout.h"
@@ -43,71 +44,6 @@ struct Plan {
   std::vector<Placement> placements;
   std::shared_ptr<std::deque<Weight>> derived = std::make_shared<std::deque<Weight>>();  // merged weights
 };
-
-// Concatenation of several tensors along their last axis (Keras 1 per-gate RNN weights -> Keras 2+).
-class ConcatSource : public TensorSource {
- public:
-  explicit ConcatSource(std::vector<TensorRef> parts) : parts_(std::move(parts)) {}
-  Tensor read() const override {
-    std::vector<Tensor> ts;
-    for (const auto& p : parts_) ts.push_back(p.load());
-    Tensor out;
-    out.dtype = ts[0].dtype;
-    out.shape = ts[0].shape;
-    size_t es = dtype_size(out.dtype);
-    int64_t rows = 1;
-    for (size_t d = 0; d + 1 < out.shape.size(); ++d) rows *= out.shape[d];
-    int64_t cols = 0;
-    for (const auto& t : ts) cols += t.shape.empty() ? 1 : t.shape.back();
-    if (!out.shape.empty()) out.shape.back() = cols;
-    out.data.reserve(static_cast<size_t>(rows * cols) * es);
-    for (int64_t r = 0; r < rows; ++r)
-      for (const auto& t : ts) {
-        size_t row_bytes = static_cast<size_t>(t.shape.empty() ? 1 : t.shape.back()) * es;
-        out.data.insert(out.data.end(), t.data.begin() + static_cast<long>(r * row_bytes),
-                        t.data.begin() + static_cast<long>((r + 1) * row_bytes));
-      }
-    return out;
-  }
-  std::string describe() const override {
-    std::string s = "concat(";
-    for (size_t i = 0; i < parts_.size(); ++i) s += (i ? ", " : "") + parts_[i].describe();
-    return s + ")";
-  }
-
- private:
-  std::vector<TensorRef> parts_;
-};
-
-// Keras 1 LSTM (12 arrays: W,U,b for gates i,c,f,o) and GRU (9 arrays: z,r,h) -> kernel,
-// recurrent_kernel, bias, exactly as Keras' preprocess_weights_for_loading does. Empty if not one.
-std::vector<Weight> merge_keras1_rnn(const std::vector<const Weight*>& ws, const std::string& layer) {
-  std::vector<std::vector<size_t>> groups;
-  if (ws.size() == 12) groups = {{0, 6, 3, 9}, {1, 7, 4, 10}, {2, 8, 5, 11}};  // i, f, c, o
-  else if (ws.size() == 9) groups = {{0, 3, 6}, {1, 4, 7}, {2, 5, 8}};     // z, r, h
-  else return {};
-  const char* names[] = {"kernel", "recurrent_kernel", "bias"};
-  std::vector<Weight> out;
-  for (size_t g = 0; g < 3; ++g) {
-    std::vector<TensorRef> parts;
-    Shape shape;
-    for (size_t idx : groups[g]) {
-      const TensorRef& t = ws[idx]->tensor;
-      if (shape.empty()) shape = t.shape();
-      else if (t.shape().size() != shape.size()) return {};
-      else shape.back() += t.shape().back();
-      parts.push_back(t);
-    }
-    Weight w;
-    w.name = layer + "/" + names[g] + ":0";
-    w.attr = std::string("cell/") + names[g];
-    w.trainable = ws[groups[g][0]]->trainable;
-    DType dt = parts[0].dtype();
-    w.tensor = TensorRef(dt, shape, std::make_shared<ConcatSource>(std::move(parts)));
-    out.push_back(std::move(w));
-  }
-  return out;
-}
 
 class Planner {
  public:

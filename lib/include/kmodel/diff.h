@@ -45,6 +45,8 @@ struct DiffResult {
   std::string path_a, path_b;
   DiffOptions options;
   std::vector<WeightDiff> weights;
+  // How the weights were read before pairing, e.g. "A: lstm_1: Keras 1 per-gate weights ... merged".
+  std::vector<std::string> notes;
   size_t count(WeightStatus status) const;
   // True when every weight is equal or within tolerance (exit code 0).
   bool same() const;
