@@ -1,22 +1,39 @@
 // The engine's one GEMM entry point for layers whose right-hand side is a weight matrix:
-// C (M x N, row stride ldc) = A (M x K, row stride lda) * B (K x N, row-major, dense) [+ C]
-// [+ bias row]. With AVX-512 a register-blocked kernel (8 rows x 32 columns of accumulators,
-// weights read in place: no packing, which matters for the small and skinny shapes of inference);
-// Eigen otherwise.
+// C (M x N, row stride ldc) = A (M x K, row stride lda) * B (K x N) [+ C] [+ bias row] [relu].
+// B is packed once, when the layer is built (GemmWeights). With AVX-512, register-blocked kernels:
+// 8 rows x 32 columns of accumulators (8 x 16 when N <= 16) for M >= 4, and one row against 128
+// columns for matrix-vector products; Eigen otherwise.
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace kmodel::engine {
 
+// A weight matrix B (K x N, given row-major) prepared for gemm(): with AVX-512 its columns are
+// stored in panels of 32 (each panel K x 32 contiguous, zero-padded past N) that the kernels read
+// as one sequential stream; otherwise row-major as given.
+class GemmWeights {
+ public:
+  GemmWeights() = default;
+  GemmWeights(const float* B, int64_t K, int64_t N);
+  int64_t rows() const { return K_; }
+  int64_t cols() const { return N_; }
+  const float* data() const { return data_.data(); }
+
+ private:
+  std::vector<float> data_;
+  int64_t K_ = 0, N_ = 0;
+};
+
 // accumulate: add to what C holds (C += A * B); otherwise C = A * B + bias (bias may be null).
 // relu: max(0, .) applied as C is stored (a Dense/Conv "relu" activation without another pass).
-void gemm(const float* A, int64_t M, int64_t K, int64_t lda, const float* B, int64_t N, float* C, int64_t ldc,
-          const float* bias, bool accumulate = false, bool relu = false);
+void gemm(const float* A, int64_t M, int64_t lda, const GemmWeights& B, float* C, int64_t ldc, const float* bias,
+          bool accumulate = false, bool relu = false);
 
 // Implicit GEMM for convolutions (no im2col copy): row r of A is the concatenation of the nseg
-// segments rows[r][seg[s] .. seg[s] + L); B is (nseg * L) x N. C = A * B + bias [relu].
-void gemm_rows(const float* const* rows, int64_t M, const int64_t* seg, int64_t nseg, int64_t L, const float* B,
-               int64_t N, float* C, int64_t ldc, const float* bias, bool relu);
+// segments rows[r][seg[s] .. seg[s] + L); B has nseg * L rows. C = A * B + bias [relu].
+void gemm_rows(const float* const* rows, int64_t M, const int64_t* seg, int64_t nseg, int64_t L, const GemmWeights& B,
+               float* C, int64_t ldc, const float* bias, bool relu);
 
 }  // namespace kmodel::engine

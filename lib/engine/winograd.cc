@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "engine/gemm.h"
 
 namespace kmodel::engine {
 namespace {
@@ -70,7 +69,8 @@ void output_tile(const float* m, int64_t stride, int64_t F, const float* bias, b
 
 }  // namespace
 
-Winograd3x3::Winograd3x3(const float* kernel, int64_t C, int64_t F) : C_(C), F_(F), u_(static_cast<size_t>(16 * C * F)) {
+Winograd3x3::Winograd3x3(const float* kernel, int64_t C, int64_t F) : C_(C), F_(F) {
+  std::vector<float> u(static_cast<size_t>(16 * C * F));
   static const double G[4][3] = {{1, 0, 0}, {.5, .5, .5}, {.5, -.5, .5}, {0, 0, 1}};
   for (int64_t c = 0; c < C; ++c)
     for (int64_t f = 0; f < F; ++f) {
@@ -82,9 +82,10 @@ Winograd3x3::Winograd3x3(const float* kernel, int64_t C, int64_t F) : C_(C), F_(
         for (int j = 0; j < 4; ++j) {
           double s = 0;  // (G g) G^T
           for (int b = 0; b < 3; ++b) s += gg[i][b] * G[j][b];
-          u_[((i * 4 + j) * C + c) * F + f] = static_cast<float>(s);
+          u[((i * 4 + j) * C + c) * F + f] = static_cast<float>(s);
         }
     }
+  for (int k = 0; k < 16; ++k) u_.emplace_back(u.data() + k * C * F, C, F);
 }
 
 void Winograd3x3::run(const float* x, int64_t nb, int64_t H, int64_t W, int64_t pad_top, int64_t pad_left, int64_t OH,
@@ -114,7 +115,7 @@ void Winograd3x3::run(const float* x, int64_t nb, int64_t H, int64_t W, int64_t 
         }
     }
     for (int k = 0; k < 16; ++k)
-      gemm(v.data() + k * T * C_, T, C_, C_, u_.data() + k * C_ * F_, F_, m.data() + k * T * F_, F_, nullptr);
+      gemm(v.data() + k * T * C_, T, C_, u_[k], m.data() + k * T * F_, F_, nullptr);
     t = 0;
     for (int64_t b = 0; b < ni; ++b)
       for (int64_t ty = 0; ty < TH; ++ty)

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/gemm.h"
+
 namespace kmodel::engine {
 
 class Winograd3x3 {
@@ -25,7 +27,7 @@ class Winograd3x3 {
 
  private:
   int64_t C_, F_;
-  std::vector<float> u_;  // 16 x C x F: G g G^T for each (c, f)
+  std::vector<GemmWeights> u_;  // 16 matrices C x F: component k of G g G^T for each (c, f)
 };
 
 }  // namespace kmodel::engine

@@ -99,6 +99,7 @@ class Conv : public Layer {
  public:
   Conv(ConvParams cp, Array kernel, Array bias) : cp_(std::move(cp)), kernel_(std::move(kernel)), bias_(std::move(bias)) {
     const int64_t C = kernel_.shape[cp_.rank], F = kernel_.shape.back();
+    if (cp_.groups == 1) w_ = GemmWeights(kernel_.values.data(), numel(kernel_.shape) / F, F);
     if (cp_.rank == 2 && cp_.k == std::vector<int64_t>{3, 3} && cp_.s == std::vector<int64_t>{1, 1} &&
         cp_.d == std::vector<int64_t>{1, 1} && cp_.groups == 1 && Winograd3x3::worthwhile(C, F))
       winograd_ = std::make_unique<Winograd3x3>(kernel_.values.data(), C, F);
@@ -167,7 +168,6 @@ class Conv : public Layer {
     const int64_t P = g.out_size(), K = g.k_size() * cg, Fg = F / cp_.groups;
     const int64_t in_item = g.in_size() * C;
     const float* xb = x.values.data() + b0 * in_item;
-    const float* W = kernel_.values.data();
     const bool pointwise = g.k_size() == 1 && g.s[0] == 1 && g.s[1] == 1 && g.s[2] == 1 && cp_.groups == 1;
     const float* bias = bias_.values.empty() ? nullptr : bias_.values.data();
     // The activation (and the bias, for grouped convolutions) is applied per chunk of rows while
@@ -181,7 +181,7 @@ class Conv : public Layer {
       winograd_->run(xb, nb, g.in[0], g.in[1], g.pad[0], g.pad[1], g.out[0], g.out[1], bias, fused_relu, y);
       finish(0, nb * P);
     } else if (pointwise) {
-      gemm(xb, nb * P, C, C, W, F, y, F, bias, false, fused_relu);
+      gemm(xb, nb * P, C, w_, y, F, bias, false, fused_relu);
       finish(0, nb * P);
     } else if (cp_.groups == 1 && all_taps_inside(g)) {
       // Implicit GEMM: each output pixel's patch is read where it lies in the input, as runs of
@@ -208,8 +208,8 @@ class Conv : public Layer {
       const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(P * F, 1));
       for (int64_t i0 = 0; i0 < nb; i0 += chunk) {
         const int64_t ni = std::min(chunk, nb - i0);
-        gemm_rows(rows.data() + i0 * P, ni * P, seg.data(), static_cast<int64_t>(seg.size()), L, W, F, y + i0 * P * F,
-                  F, bias, fused_relu);
+        gemm_rows(rows.data() + i0 * P, ni * P, seg.data(), static_cast<int64_t>(seg.size()), L, w_, y + i0 * P * F, F,
+                  bias, fused_relu);
         finish(i0 * P, ni * P);
       }
     } else {
@@ -225,11 +225,11 @@ class Conv : public Layer {
           for (int64_t b = 0; b < ni; ++b)
             im2col(xb + (i0 + b) * in_item, g, C, gi * cg, cg, cols.data() + b * P * K);
           if (cp_.groups == 1) {
-            gemm(cols.data(), ni * P, K, K, W, F, yc, F, bias, false, fused_relu);
+            gemm(cols.data(), ni * P, K, w_, yc, F, bias, false, fused_relu);
             continue;
           }
           Eigen::Map<MatR, 0, Eigen::OuterStride<>> Y(yc + gi * Fg, ni * P, Fg, Eigen::OuterStride<>(F));
-          Y.noalias() = CMapR(cols.data(), ni * P, K) * CMapR(W, K, F).middleCols(gi * Fg, Fg);
+          Y.noalias() = CMapR(cols.data(), ni * P, K) * CMapR(kernel_.values.data(), K, F).middleCols(gi * Fg, Fg);
         }
         finish(i0 * P, ni * P);
       }
@@ -238,6 +238,7 @@ class Conv : public Layer {
 
   ConvParams cp_;
   Array kernel_, bias_;
+  GemmWeights w_;  // the kernel as a (taps * C) x F matrix, for ungrouped convolutions
   bool pooled_ = false;
   MaxPoolWindow pool_;
   std::unique_ptr<Winograd3x3> winograd_;  // 3x3 stride-1 kernels with enough channels

@@ -18,10 +18,11 @@ class Identity : public Layer {
 
 class Dense : public Layer {
  public:
-  Dense(Array kernel, Array bias, Activation act) : kernel_(std::move(kernel)), bias_(std::move(bias)), act_(act) {}
+  Dense(const Array& kernel, Array bias, Activation act)
+      : kernel_(kernel.values.data(), kernel.shape[0], kernel.shape[1]), bias_(std::move(bias)), act_(act) {}
   std::vector<Array> apply(const std::vector<Array>& in, const Mask&) const override {
     const Array& x = in.at(0);
-    const int64_t k = kernel_.shape[0], u = kernel_.shape[1];
+    const int64_t k = kernel_.rows(), u = kernel_.cols();
     if (x.shape.empty() || x.shape.back() != k)
       throw UsageError("Dense expects last dimension " + std::to_string(k) + ", got input " + shape_str(x.shape));
     const int64_t rows = numel(x.shape) / k;
@@ -29,14 +30,15 @@ class Dense : public Layer {
     os.back() = u;
     Array out = make_array(os);
     const bool relu = act_.kind == Activation::Kind::kRelu;
-    gemm(x.values.data(), rows, k, k, kernel_.values.data(), u, out.values.data(), u,
-         bias_.values.empty() ? nullptr : bias_.values.data(), false, relu);
+    gemm(x.values.data(), rows, k, kernel_, out.values.data(), u, bias_.values.empty() ? nullptr : bias_.values.data(),
+         false, relu);
     if (!relu) apply_activation(act_, out);
     return {std::move(out)};
   }
 
  private:
-  Array kernel_, bias_;
+  GemmWeights kernel_;
+  Array bias_;
   Activation act_;
 };
 

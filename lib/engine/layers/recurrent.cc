@@ -41,7 +41,10 @@ Array concat_cols(const std::vector<const Array*>& parts) {
 class Recurrent : public Layer {
  public:
   Recurrent(RnnParams rp, Array kernel, Array rec, Array bias, Array rec_bias)
-      : rp_(rp), kernel_(std::move(kernel)), rec_(std::move(rec)), bias_(std::move(bias)), rec_bias_(std::move(rec_bias)) {}
+      : rp_(rp), kernel_(std::move(kernel)), rec_(std::move(rec)), bias_(std::move(bias)), rec_bias_(std::move(rec_bias)),
+        kernel_w_(kernel_.values.data(), kernel_.shape[0], kernel_.shape[1]) {
+    if (rp_.cell == Cell::kLSTM) rec_w_ = GemmWeights(rec_.values.data(), rec_.shape[0], rec_.shape[1]);
+  }
 
   int gates() const { return rp_.cell == Cell::kLSTM ? 4 : rp_.cell == Cell::kGRU ? 3 : 1; }
   int n_states() const { return rp_.cell == Cell::kLSTM ? 2 : 1; }
@@ -54,11 +57,15 @@ class Recurrent : public Layer {
     if (D != kernel_.shape[0])
       throw UsageError("recurrent layer expects " + std::to_string(kernel_.shape[0]) + " features, got " + std::to_string(D));
     // Input projections (plus bias) for every step in one GEMM, time-major (row t * B + b) so that a
-    // step's rows are one block, to which h @ R is added in place.
-    const Array xt = B > 1 ? move_axis(x, 1, 0) : Array{};
+    // step's rows are one block, to which h @ R is added in place. The rows of x are read in place
+    // in that order (no transposed copy).
+    std::vector<const float*> rows(static_cast<size_t>(T * B));
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t b = 0; b < B; ++b) rows[t * B + b] = x.values.data() + (b * T + t) * D;
     MatR xw(T * B, G * U);
-    gemm((B > 1 ? xt : x).values.data(), T * B, D, D, kernel_.values.data(), G * U, xw.data(), G * U,
-         bias_.values.empty() ? nullptr : bias_.values.data());
+    const int64_t whole_row = 0;
+    gemm_rows(rows.data(), T * B, &whole_row, 1, D, kernel_w_, xw.data(), G * U,
+              bias_.values.empty() ? nullptr : bias_.values.data(), false);
     MatR h = MatR::Zero(B, U), c = MatR::Zero(B, U);
     if (in.size() > 1) h = CMapR(in[1].values.data(), B, U);
     if (in.size() > 2 && rp_.cell == Cell::kLSTM) c = CMapR(in[2].values.data(), B, U);
@@ -72,9 +79,9 @@ class Recurrent : public Layer {
       MapR z(xw.data() + t * B * G * U, B, G * U);
       switch (rp_.cell) {
         case Cell::kLSTM: {  // gates stored as i, f, o, c~ (reordered at build)
-          gemm(h.data(), B, U, U, R.data(), G * U, z.data(), G * U, nullptr, /*accumulate=*/true);
+          gemm(h.data(), B, U, rec_w_, z.data(), G * U, nullptr, /*accumulate=*/true);
           for (int64_t b = 0; b < B; ++b) {
-            float* zr = z.data() + b * G * U;
+            float* zr = &z(b, 0);
             apply_activation(rp_.rec_act, zr, 3 * U, 3 * U);  // i, f, o
             apply_activation(rp_.act, zr + 3 * U, U, U);      // c~
             ArrMap i(zr, U), f(zr + U, U), o(zr + 2 * U, U), g(zr + 3 * U, U);
@@ -94,14 +101,14 @@ class Recurrent : public Layer {
             hu.leftCols(2 * U).noalias() = h * R.leftCols(2 * U);
           }
           for (int64_t b = 0; b < B; ++b) {
-            float* zr = z.data() + b * G * U;
+            float* zr = &z(b, 0);
             const float* hr = hu.data() + b * G * U;
             for (int64_t j = 0; j < 2 * U; ++j) zr[j] += hr[j];
             apply_activation(rp_.rec_act, zr, 2 * U, 2 * U);  // z, r
           }
           if (rp_.reset_after) {
             for (int64_t b = 0; b < B; ++b) {
-              float* zr = z.data() + b * G * U;
+              float* zr = &z(b, 0);
               const float* hr = hu.data() + b * G * U;
               for (int64_t j = 0; j < U; ++j) zr[2 * U + j] += zr[U + j] * hr[2 * U + j];
             }
@@ -112,7 +119,7 @@ class Recurrent : public Layer {
             z.rightCols(U).noalias() += rh * R.rightCols(U);
           }
           for (int64_t b = 0; b < B; ++b) {
-            float* zr = z.data() + b * G * U;
+            float* zr = &z(b, 0);
             apply_activation(rp_.act, zr + 2 * U, U, U);
             for (int64_t j = 0; j < U; ++j) hn(b, j) = zr[j] * h(b, j) + (1.f - zr[j]) * zr[2 * U + j];
           }
@@ -120,7 +127,7 @@ class Recurrent : public Layer {
         }
         case Cell::kSimple: {
           z.noalias() += h * R;
-          for (int64_t b = 0; b < B; ++b) apply_activation(rp_.act, z.data() + b * U, U, U);
+          for (int64_t b = 0; b < B; ++b) apply_activation(rp_.act, &z(b, 0), U, U);
           hn = z;
           break;
         }
@@ -160,6 +167,7 @@ class Recurrent : public Layer {
  private:
   RnnParams rp_;
   Array kernel_, rec_, bias_, rec_bias_;
+  GemmWeights kernel_w_, rec_w_;  // packed for gemm(); rec_w_ for LSTM only (GRU and SimpleRNN use Eigen)
 };
 
 std::unique_ptr<Recurrent> make_rnn(const LayerParams& p, Cell cell, int flip_backwards) {
