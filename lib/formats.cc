@@ -3,7 +3,10 @@
 
 #include <algorithm>
 
+#include <spdlog/spdlog.h>
+
 #include "core/assemble.h"
+#include "core/keras2_completion.h"
 #include "formats/checkpoint/checkpoint_format.h"
 #include "formats/h5/h5_format.h"
 #include "formats/json/json_format.h"
@@ -104,6 +107,14 @@ void write(const Model& model, const std::string& path, Format format, const Wri
   if (model.origin == Format::kSavedModel && !model.has_architecture() && format != Format::kSavedModel)
     throw UnsupportedError(model.path, "", "this SavedModel has no Keras architecture (a plain TensorFlow "
                                            "SavedModel): it can be inspected, not converted to " + format_name(format));
+  if (model.dialect == KerasDialect::kKeras3 &&
+      (format == Format::kH5 || format == Format::kCheckpoint || format == Format::kSavedModel)) {
+    // tf.keras loads weights by position: give it the variables it creates that Keras 3 does not.
+    std::vector<std::string> warnings;
+    Model completed = with_keras2_only_variables(model, &warnings);
+    for (const auto& w : warnings) spdlog::warn("{}: {}", path, w);
+    if (!warnings.empty()) return write(completed, path, format, options);
+  }
   switch (format) {
     case Format::kH5: formats::h5::write(model, path, options); return;
     case Format::kJson: formats::json::write(model, path, options); return;
