@@ -398,6 +398,47 @@ TEST_CASE("SimpleRNN go_backwards with return_sequences, and Masking skips padde
   (void)U;
 }
 
+// Batches of 4 or more compute the input projections step by step, smaller ones all at once up
+// front: each row of a batch of 6 must equal that row run alone.
+TEST_CASE("Recurrent layers: a batch of 6 gives each row's single-row result (masks, go_backwards)", "[engine]") {
+  const int B = 6, T = 5, D = 3, U = 4;
+  auto x = randv(B * T * D, 31);
+  for (int b = 0; b < B; b += 2)  // zero steps for the Masking case
+    for (int d = 0; d < D; ++d) x[(b * T + b % T) * D + d] = 0;
+  struct Case {
+    std::string cls, extra;
+    int gates;
+  };
+  for (const Case& c : {Case{"LSTM", R"("recurrent_activation": "sigmoid")", 4},
+                        Case{"GRU", R"("recurrent_activation": "sigmoid", "reset_after": true)", 3},
+                        Case{"GRU", R"("recurrent_activation": "hard_sigmoid", "reset_after": false)", 3},
+                        Case{"SimpleRNN", R"("use_bias": true)", 1}}) {
+    for (const std::string opts : {R"("return_sequences": true, "go_backwards": true)", R"("return_sequences": false)"}) {
+      for (bool masking : {false, true}) {
+        INFO(c.cls << " " << c.extra << " " << opts << (masking ? " masked" : ""));
+        const int G = c.gates;
+        const bool reset_after = c.extra.find("\"reset_after\": true") != std::string::npos;
+        std::vector<Weight> ws{weight("k", {D, G * U}, randv(D * G * U, 32, 0.6f)),
+                               weight("r", {U, G * U}, randv(U * G * U, 33, 0.6f))};
+        if (reset_after) ws.push_back(weight("b", {2, G * U}, randv(2 * G * U, 34, 0.5f)));
+        else ws.push_back(weight("b", {G * U}, randv(G * U, 34, 0.5f)));
+        std::string layers = R"({"class_name": ")" + c.cls + R"(", "config": {"name": "rnn", "units": 4, "activation": "tanh", )" +
+                             c.extra + ", " + opts + "}}";
+        if (masking) layers = R"({"class_name": "Masking", "config": {"name": "m", "mask_value": 0.0}}, )" + layers;
+        Predictor p(make_model(seq("[null, 5, 3]", layers), {Layer{"rnn", c.cls, ws}}));
+        auto all = p.run({FloatArray{{B, T, D}, x}})[0];
+        const size_t per_row = all.values.size() / B;
+        for (int b = 0; b < B; ++b) {
+          std::vector<float> row(x.begin() + b * T * D, x.begin() + (b + 1) * T * D);
+          auto one = p.run({FloatArray{{1, T, D}, row}})[0];
+          std::vector<double> want(one.values.begin(), one.values.end());
+          require_close(std::vector<float>(all.values.begin() + b * per_row, all.values.begin() + (b + 1) * per_row), want);
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("Bidirectional concat reverses the backward sequence back into time order", "[engine]") {
   Layer l{"bi", "Bidirectional",
           {weight("fk", {1, 1}, {1.f}), weight("fr", {1, 1}, {0.f}), weight("fb", {1}, {0.f}),

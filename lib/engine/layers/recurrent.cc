@@ -56,16 +56,18 @@ class Recurrent : public Layer {
     const int64_t B = x.shape[0], T = x.shape[1], D = x.shape[2], U = rp_.units, G = gates();
     if (D != kernel_.shape[0])
       throw UsageError("recurrent layer expects " + std::to_string(kernel_.shape[0]) + " features, got " + std::to_string(D));
-    // Input projections (plus bias) for every step in one GEMM, time-major (row t * B + b) so that a
-    // step's rows are one block, to which h @ R is added in place. The rows of x are read in place
-    // in that order (no transposed copy).
+    // Input projections x_t @ W + bias, to which h @ R is added in place. For a batch of 4 or more,
+    // one step at a time into a block that stays in cache; for smaller batches (matrix-vector
+    // products, which would stream W once per step) for every step in one GEMM, time-major (row
+    // t * B + b). The rows of x are read in place in time-major order (no transposed copy).
     std::vector<const float*> rows(static_cast<size_t>(T * B));
     for (int64_t t = 0; t < T; ++t)
       for (int64_t b = 0; b < B; ++b) rows[t * B + b] = x.values.data() + (b * T + t) * D;
-    MatR xw(T * B, G * U);
+    const float* bias = bias_.values.empty() ? nullptr : bias_.values.data();
+    const bool per_step = B >= 4;
+    MatR xw(per_step ? B : T * B, G * U);
     const int64_t whole_row = 0;
-    gemm_rows(rows.data(), T * B, &whole_row, 1, D, kernel_w_, xw.data(), G * U,
-              bias_.values.empty() ? nullptr : bias_.values.data(), false);
+    if (!per_step) gemm_rows(rows.data(), T * B, &whole_row, 1, D, kernel_w_, xw.data(), G * U, bias, false);
     MatR h = MatR::Zero(B, U), c = MatR::Zero(B, U);
     if (in.size() > 1) h = CMapR(in[1].values.data(), B, U);
     if (in.size() > 2 && rp_.cell == Cell::kLSTM) c = CMapR(in[2].values.data(), B, U);
@@ -76,7 +78,8 @@ class Recurrent : public Layer {
     using ArrMap = Eigen::Map<Eigen::ArrayXf>;
     for (int64_t step = 0; step < T; ++step) {
       const int64_t t = rp_.go_backwards ? T - 1 - step : step;
-      MapR z(xw.data() + t * B * G * U, B, G * U);
+      if (per_step) gemm_rows(rows.data() + t * B, B, &whole_row, 1, D, kernel_w_, xw.data(), G * U, bias, false);
+      MapR z(xw.data() + (per_step ? 0 : t * B * G * U), B, G * U);
       switch (rp_.cell) {
         case Cell::kLSTM: {  // gates stored as i, f, o, c~ (reordered at build)
           gemm(h.data(), B, U, rec_w_, z.data(), G * U, nullptr, /*accumulate=*/true);
