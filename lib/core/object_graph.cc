@@ -5,6 +5,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "kmodel/error.h"
@@ -338,8 +339,34 @@ std::string strip_colon_index(const std::string& name) {
 }
 }  // namespace
 
+namespace {
+// Node id -> the IR name path (below the nested model) of each layer of a nested model, reached by its
+// layer-N edges: "bn1", "deep", "deep/d1".
+void name_members(const Graph& g, int node, const ArchitectureSpec& arch, const std::string& prefix,
+                  const std::string& owner, const std::string& file, int depth, std::map<int, std::string>& out) {
+  if (depth > nested::kMaxNesting)
+    throw UnsupportedError(file, owner, "models nested more than " + std::to_string(nested::kMaxNesting) + " levels deep");
+  std::vector<const LayerSpec*> members = nested::tracked_layers(arch);
+  for (const auto& [edge, child] : g.nodes[static_cast<size_t>(node)].children) {
+    int index = -1;
+    if (!parse_indexed_edge(edge, "layer-", index)) continue;
+    if (static_cast<size_t>(index) >= members.size())
+      throw BadInputError(file, "object graph node " + std::to_string(node),
+                          "nested model '" + owner + "' has " + std::to_string(members.size()) +
+                              " layers in the architecture but the checkpoint has edge " + edge);
+    const LayerSpec& m = *members[static_cast<size_t>(index)];
+    if (out.count(child)) continue;
+    out[child] = prefix + m.name;
+    if (m.is_model())
+      name_members(g, child, parse_nested_architecture(m, arch.dialect, file), prefix + m.name + "/", owner, file,
+                   depth + 1, out);
+  }
+}
+}  // namespace
+
 void map_to_model(const Graph& graph, const KerasMapping& mapping, const TensorLookup& tensors,
-                  const std::vector<Layer>& arch_layers, const std::string& file, Model& model) {
+                  const std::vector<Layer>& arch_layers, const std::string& file, Model& model,
+                  const ArchitectureSpec* arch) {
   auto make_ref = [&](const std::string& key) {
     TensorRef ref = tensors.get(key);
     if (!ref.valid())
@@ -348,12 +375,41 @@ void map_to_model(const Graph& graph, const KerasMapping& mapping, const TensorL
   };
   std::map<std::string, std::string> weight_name_of_key;  // for slot naming
 
+  std::map<std::string, const LayerSpec*> spec_of;
+  if (arch)
+    for (const auto& l : arch->layers) spec_of[l.name] = &l;
   auto fill_weights = [&](Layer& layer, const LayerNode& ln) {
+    // A nested model: its variables are named by the layer that holds them.
+    std::map<int, std::string> member_name;
+    auto sit = spec_of.find(layer.name);
+    bool is_nested = sit != spec_of.end() && sit->second->is_model();
+    if (is_nested)
+      name_members(graph, ln.node, parse_nested_architecture(*sit->second, arch->dialect, file), "", layer.name, file, 1,
+                   member_name);
     std::vector<Weight> trainable, fixed;
     for (const auto& v : ln.vars) {
       Weight w;
       w.attr = v.attr;
       w.name = layer.name + "/" + v.attr + ":0";
+      if (is_nested) {
+        // Follow the path from the nested model's node; the last layer passed names the rest.
+        auto comps = split(v.attr, '/');
+        int cur = ln.node;
+        size_t named_at = 0;
+        std::string named;
+        for (size_t i = 0; i < comps.size() && cur >= 0; ++i) {
+          cur = child_named(graph, cur, comps[i]);
+          auto it = cur >= 0 ? member_name.find(cur) : member_name.end();
+          if (it != member_name.end()) {
+            named = it->second;
+            named_at = i + 1;
+          }
+        }
+        if (named.empty() || named_at >= comps.size())
+          throw BadInputError(file, v.key, "variable of nested model '" + layer.name + "' is held by none of its layers");
+        w.attr = named + "/" + join(comps, named_at, comps.size());
+        w.name = (v.full_name.empty() ? w.attr : v.full_name) + ":0";
+      }
       w.trainable = !non_trainable_attr(v.attr);
       w.tensor = make_ref(v.key);
       weight_name_of_key[v.key] = w.name;
@@ -522,7 +578,93 @@ TNode* child_of(Arena& arena, TNode* parent, const std::string& name) {
 }
 }  // namespace
 
+namespace {
+// Gives a nested model's node the children Keras tracks: per member `layer_with_weights-M` (when it
+// has weights) then `layer-N`, the same node under both names; weightless members get new nodes.
+// The graph built from the weights' object paths already holds the layer_with_weights-M nodes.
+void attach_members(Graph& g, int node, std::vector<nested::Member>& members, const std::string& file) {
+  std::map<std::string, int> built;
+  for (const auto& [name, id] : g.nodes[static_cast<size_t>(node)].children) built[name] = id;
+  std::vector<std::pair<std::string, int>> children;
+  int m = 0;
+  size_t used = 0;
+  for (size_t i = 0; i < members.size(); ++i) {
+    nested::Member& mem = members[i];
+    int id;
+    if (mem.has_weights) {
+      std::string edge = "layer_with_weights-" + std::to_string(m++);
+      auto it = built.find(edge);
+      if (it == built.end()) throw UnsupportedError(file, mem.key, "internal: no object graph node for " + edge);
+      id = it->second;
+      ++used;
+      children.emplace_back(edge, id);
+    } else {
+      id = static_cast<int>(g.nodes.size());
+      g.nodes.emplace_back();
+    }
+    children.emplace_back("layer-" + std::to_string(i), id);
+    mem.node = id;
+    if (mem.spec.is_model()) attach_members(g, id, mem.members, file);
+  }
+  if (used != built.size()) throw UnsupportedError(file, "", "internal: unexpected children below a nested model");
+  g.nodes[static_cast<size_t>(node)].children = std::move(children);
+}
+
+// Renumbers the nodes breadth-first from the root, as TF numbers them (slot variables, which no edge
+// reaches, after the others). Returns old id -> new id.
+std::vector<int> renumber(Graph& g) {
+  const size_t n = g.nodes.size();
+  std::vector<int> new_id(n, -1), order = {0};
+  new_id[0] = 0;
+  auto visit = [&](int id) {
+    if (new_id[static_cast<size_t>(id)] >= 0) return;
+    new_id[static_cast<size_t>(id)] = static_cast<int>(order.size());
+    order.push_back(id);
+  };
+  for (size_t i = 0; i < order.size(); ++i)
+    for (const auto& [name, c] : g.nodes[static_cast<size_t>(order[i])].children) visit(c);
+  for (size_t i = 0; i < order.size(); ++i)
+    for (const auto& s : g.nodes[static_cast<size_t>(order[i])].slots) visit(s.slot_node);
+  for (size_t i = 0; i < n; ++i) visit(static_cast<int>(i));
+  Graph out;
+  out.nodes.resize(n);
+  for (size_t old = 0; old < n; ++old) {
+    Node node = std::move(g.nodes[old]);
+    for (auto& c : node.children) c.second = new_id[static_cast<size_t>(c.second)];
+    for (auto& s : node.slots) {
+      s.original_node = new_id[static_cast<size_t>(s.original_node)];
+      s.slot_node = new_id[static_cast<size_t>(s.slot_node)];
+    }
+    out.nodes[static_cast<size_t>(new_id[old])] = std::move(node);
+  }
+  g = std::move(out);
+  return new_id;
+}
+
+void renumber_members(std::vector<nested::Member>& members, const std::vector<int>& new_id) {
+  for (auto& m : members) {
+    m.node = new_id[static_cast<size_t>(m.node)];
+    renumber_members(m.members, new_id);
+  }
+}
+}  // namespace
+
 BuiltGraph build_keras(const Model& model, bool include_optimizer, const std::string& file) {
+  std::optional<ArchitectureSpec> arch;
+  if (model.has_architecture()) {
+    try {
+      arch = parse_architecture(model.model_config, model.path + ":model_config");
+    } catch (const BadInputError&) {
+      // Written flat, as before nested models were known (the layer list is what it is).
+    }
+  }
+  return build_keras(model, arch ? &*arch : nullptr, include_optimizer, file);
+}
+
+BuiltGraph build_keras(const Model& model, const ArchitectureSpec* arch, bool include_optimizer, const std::string& file) {
+  nested::Layout layout;
+  if (arch) layout = nested::plan(model, *arch, file);
+  std::map<size_t, TNode*> layer_node;  // index in model.layers -> node
   Arena arena;
   TNode* root = arena.make();
   struct PendingVar {
@@ -537,11 +679,14 @@ BuiltGraph build_keras(const Model& model, bool include_optimizer, const std::st
   for (size_t n = 0; n < model.layers.size(); ++n) {
     const Layer& layer = model.layers[n];
     TNode* ln = arena.make();
+    layer_node[n] = ln;
     if (!layer.weights.empty()) root->children.emplace_back("layer_with_weights-" + std::to_string(m_index++), ln);
     root->children.emplace_back("layer-" + std::to_string(n), ln);
     std::set<std::string> attrs;
-    for (const auto& w : layer.weights) {
-      std::string attr = weight_attr(w, layer, file);
+    auto nested_paths = layout.paths.find(n);
+    for (size_t i = 0; i < layer.weights.size(); ++i) {
+      const Weight& w = layer.weights[i];
+      std::string attr = nested_paths != layout.paths.end() ? nested_paths->second[i] : weight_attr(w, layer, file);
       if (!attrs.insert(attr).second)
         throw UnsupportedError(file, layer.name, "two weights of layer " + layer.name + " map to the same checkpoint attribute '" +
                                                      attr + "' (set Weight::attr or use distinct names)");
@@ -656,6 +801,18 @@ BuiltGraph build_keras(const Model& model, bool include_optimizer, const std::st
     for (auto& [name, c] : n->children) g.children.emplace_back(name, c->id);
     g.attributes = n->attributes;
     for (auto& s : n->slots) g.slots.push_back({s.original->id, s.slot_name, s.slot->id});
+  }
+  if (!layout.empty()) {
+    for (auto& [index, members] : layout.members) attach_members(out.graph, layer_node.at(index)->id, members, file);
+    std::vector<int> new_id = renumber(out.graph);
+    for (auto& [index, members] : layout.members) renumber_members(members, new_id);
+    // The checkpoint keys were made from the first paths before renumbering: they must still hold.
+    std::vector<std::string> paths = node_paths(out.graph);
+    for (size_t i = 0; i < out.graph.nodes.size(); ++i)
+      for (const auto& a : out.graph.nodes[i].attributes)
+        if (a.checkpoint_key.find(".OPTIMIZER_SLOT") == std::string::npos && a.checkpoint_key != variable_key(paths[i]))
+          throw UnsupportedError(file, a.checkpoint_key, "internal: nested model key differs from its object path");
+    out.nested = std::move(layout.members);
   }
   return out;
 }

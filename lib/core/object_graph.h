@@ -15,11 +15,14 @@
 //   "optimizer".
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "core/nested_layout.h"
+#include "kmodel/architecture.h"
 #include "kmodel/model.h"
 
 namespace kmodel::objgraph {
@@ -101,9 +104,14 @@ struct TensorLookup {
 // Fills model.layers / optimizer / top_level_weights from a mapping. When `arch_layers` is non-empty
 // (the layers implied by an architecture, in model.layers order) layer-N maps onto arch_layers[N];
 // otherwise one Layer per weighted layer node, named from its variables' full_name (else the edge).
-// Throws BadInputError(file, ...) when the graph disagrees with the architecture (layer count).
+// With `arch` (the architecture arch_layers came from) the variables of a nested model are named by
+// its layers through the nested model's layer-N edges, as the H5 reader names them: attr
+// "bn1/beta" / "inner/dense/kernel", name = the variable's full_name (else the attr) + ":0".
+// Throws BadInputError(file, ...) when the graph disagrees with the architecture (layer count, a
+// nested model's layer-N beyond its layers).
 void map_to_model(const Graph& graph, const KerasMapping& mapping, const TensorLookup& tensors,
-                  const std::vector<Layer>& arch_layers, const std::string& file, Model& model);
+                  const std::vector<Layer>& arch_layers, const std::string& file, Model& model,
+                  const ArchitectureSpec* arch = nullptr);
 
 // ---------------------------------------------------------------------------------------------------
 // Keras layers -> graph (for writers)
@@ -120,10 +128,16 @@ struct BuiltVariable {
 struct BuiltGraph {
   Graph graph;
   std::vector<BuiltVariable> variables;  // model variables first, then optimizer ones; keys unique
+  // Nested models: index in model.layers -> its members, Member::node = their node ids in `graph`.
+  std::map<size_t, std::vector<nested::Member>> nested;
 };
 // Builds the object graph model.save_weights() would write: root = model, children
 // layer_with_weights-M then layer-N per layer, variable nodes, optional optimizer node with slots.
+// A nested model (per `arch`) gets its own layer_with_weights-M / layer-N children over its layers,
+// recursively (nested_layout.h); node ids are then breadth-first, as TF numbers them.
 // `file` names the destination for errors.
+BuiltGraph build_keras(const Model& model, const ArchitectureSpec* arch, bool include_optimizer, const std::string& file);
+// The same with the architecture parsed from model.model_config (none when absent or unparsable).
 BuiltGraph build_keras(const Model& model, bool include_optimizer, const std::string& file);
 
 }  // namespace kmodel::objgraph

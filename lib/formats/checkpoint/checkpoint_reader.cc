@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include "core/assemble.h"
 #include "core/object_graph.h"
@@ -115,11 +116,11 @@ void map_name_based(const std::vector<BundleVariable>& vars, const std::vector<L
     std::stable_partition(layer.weights.begin(), layer.weights.end(), [](const Weight& w) { return w.trainable; });
 }
 
-std::vector<Layer> load_architecture(const ReadOptions& options, Model& model) {
+std::vector<Layer> load_architecture(const ReadOptions& options, Model& model, std::optional<ArchitectureSpec>& parsed) {
   if (options.arch_path.empty()) return {};
   Model arch = kmodel::read(options.arch_path);
   if (!arch.has_architecture()) throw UsageError("--arch " + options.arch_path + " holds no model architecture");
-  ArchitectureSpec spec = parse_architecture(arch.model_config, options.arch_path);
+  ArchitectureSpec& spec = parsed.emplace(parse_architecture(arch.model_config, options.arch_path));
   model.model_config = arch.model_config;
   model.dialect = arch.dialect;
   model.keras_version = arch.keras_version;
@@ -247,7 +248,8 @@ Model read(const std::string& path, const ReadOptions& options) {
   Model model;
   model.origin = Format::kCheckpoint;
   model.path = path;
-  std::vector<Layer> arch_layers = load_architecture(options, model);
+  std::optional<ArchitectureSpec> arch;  // nested models' layers name their variables
+  std::vector<Layer> arch_layers = load_architecture(options, model, arch);
 
   CheckpointInfo info;
   if (loc.v1) {
@@ -285,7 +287,7 @@ Model read(const std::string& path, const ReadOptions& options) {
     info.object_graph = objgraph::to_object_nodes(graph);
     objgraph::KerasMapping mapping = objgraph::map_keras(graph);
     BundleLookup lookup(*reader);
-    objgraph::map_to_model(graph, mapping, lookup, arch_layers, prefix + ".index", model);
+    objgraph::map_to_model(graph, mapping, lookup, arch_layers, prefix + ".index", model, arch ? &*arch : nullptr);
   } else {
     std::vector<BundleVariable> plain;
     for (const auto& v : info.variables)

@@ -35,7 +35,6 @@ namespace {
 
 constexpr const char* kDefaultTfVersion = "2.12.0";
 constexpr int kGraphProducer = 1395;  // a TF 2.12-era GraphDef producer version
-constexpr int kMaxNesting = 32;      // models inside models, deeper is refused
 
 bool is_rnn_class(const std::string& c) {
   static const std::set<std::string> k = {"LSTM", "GRU", "SimpleRNN", "RNN", "ConvLSTM1D", "ConvLSTM2D",
@@ -115,7 +114,7 @@ std::optional<Shape> sequential_input(const ArchitectureSpec& arch, const std::s
 void collect_build_shapes(const ArchitectureSpec& arch, const std::map<std::string, LayerShapes>& shapes,
                           const std::string& prefix, std::optional<Shape> seq_input, KerasDialect dialect,
                           const std::string& file, int depth, std::map<std::string, std::vector<Shape>>& out) {
-  if (depth > kMaxNesting) return;
+  if (depth > nested::kMaxNesting) return;
   auto output_of = [&](const std::string& layer, int tensor) -> std::optional<Shape> {
     auto it = shapes.find(prefix + layer);
     if (it == shapes.end() || tensor < 0 || tensor >= static_cast<int>(it->second.output_shapes.size()))
@@ -158,194 +157,8 @@ void collect_build_shapes(const ArchitectureSpec& arch, const std::map<std::stri
   }
 }
 
-// ---- nested models (a Sequential / Functional model used as a layer) ------------------------------
-// tf.keras tracks a nested model like any layer of its parent (layer-N, and layer_with_weights-M
-// when it has weights) and gives it its own layer-N / layer_with_weights-M children over its own
-// `layers` (a Sequential's without its InputLayer), recursively. In the IR a nested model is one
-// Layer whose weights are named by its sublayers ("dense_a/kernel:0", attr "dense_a/kernel").
-
-// One entry of a nested model's `layers`.
-struct Member {
-  LayerSpec spec;
-  std::string key;  // layer names from the top, "pretrained/fc1_relu" (infer_layer_shapes keys)
-  std::vector<std::pair<size_t, std::string>> weights;  // plain layer: (index in the IR layer's weights, attr)
-  std::vector<Member> members;                          // nested model: its own members
-  bool has_weights = false;
-  int node = -1;  // object graph node, once built
-};
-
-struct PendingWeight {
-  size_t index = 0;                // in the top-level IR layer's weights
-  std::vector<std::string> comps;  // path below the current container, first = a layer name
-};
-
-std::vector<std::string> split_path(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (true) {
-    size_t pos = s.find('/', start);
-    out.push_back(s.substr(start, pos == std::string::npos ? std::string::npos : pos - start));
-    if (pos == std::string::npos) break;
-    start = pos + 1;
-  }
-  return out;
-}
-
-std::string join_path(const std::vector<std::string>& comps, size_t from) {
-  std::string out;
-  for (size_t i = from; i < comps.size(); ++i) out += (i > from ? "/" : "") + comps[i];
-  return out;
-}
-
-void names_below(const ArchitectureSpec& arch, KerasDialect dialect, const std::string& file, int depth,
-                 std::set<std::string>& out) {
-  if (depth > kMaxNesting) return;
-  for (const auto& l : arch.layers) {
-    out.insert(l.name);
-    if (l.is_model()) names_below(parse_nested_architecture(l, dialect, file), dialect, file, depth + 1, out);
-  }
-}
-
-// Splits the weights of a nested model among its members: a weight whose path starts with a member's
-// name belongs to it; one naming a layer deeper down belongs to the nested member that holds it.
-std::vector<Member> plan_members(const ArchitectureSpec& arch, const std::string& key, std::vector<PendingWeight> weights,
-                                 const Layer& top, KerasDialect dialect, const std::string& file, int depth) {
-  if (depth > kMaxNesting)
-    throw UnsupportedError(file, top.name, "models nested more than " + std::to_string(kMaxNesting) + " levels deep");
-  std::vector<Member> members;
-  for (const auto& l : arch.layers) {
-    if (arch.class_name == "Sequential" && l.class_name == "InputLayer") continue;  // not in Sequential.layers
-    Member m;
-    m.spec = l;
-    m.key = key + "/" + l.name;
-    members.push_back(std::move(m));
-  }
-  std::vector<std::set<std::string>> below(members.size());
-  for (size_t i = 0; i < members.size(); ++i)
-    if (members[i].spec.is_model())
-      names_below(parse_nested_architecture(members[i].spec, dialect, file), dialect, file, depth + 1, below[i]);
-  std::vector<std::vector<PendingWeight>> pending(members.size());
-  for (auto& pw : weights) {
-    const Weight& w = top.weights[pw.index];
-    if (pw.comps.size() < 2)
-      throw UnsupportedError(file, top.name,
-                             "weight '" + w.name + "' of nested model '" + top.name + "' names none of its layers");
-    size_t target = members.size();
-    for (size_t i = 0; i < members.size() && target == members.size(); ++i)
-      if (members[i].spec.name == pw.comps[0]) target = i;
-    if (target < members.size() && !members[target].spec.is_model()) {
-      // Normalize the rest as a layer weight would be ("lstm_cell/kernel" -> "cell/kernel").
-      Weight probe;
-      probe.name = pw.comps[0] + "/" + join_path(pw.comps, 1) + ":0";
-      Layer owner{pw.comps[0], members[target].spec.class_name, {}};
-      members[target].weights.emplace_back(pw.index, objgraph::weight_attr(probe, owner, file));
-      continue;
-    }
-    if (target < members.size()) {
-      pending[target].push_back({pw.index, std::vector<std::string>(pw.comps.begin() + 1, pw.comps.end())});
-      continue;
-    }
-    for (size_t i = 0; i < members.size() && target == members.size(); ++i)
-      if (below[i].count(pw.comps[0])) target = i;
-    if (target == members.size())
-      throw UnsupportedError(file, top.name,
-                             "cannot tell which layer of nested model '" + top.name + "' owns weight '" + w.name +
-                                 "' ('" + pw.comps[0] + "' is none of its layers)");
-    pending[target].push_back(std::move(pw));
-  }
-  for (size_t i = 0; i < members.size(); ++i) {
-    Member& m = members[i];
-    if (m.spec.is_model()) {
-      ArchitectureSpec sub = parse_nested_architecture(m.spec, dialect, file);
-      m.members = plan_members(sub, m.key, std::move(pending[i]), top, dialect, file, depth + 1);
-      for (const auto& s : m.members) m.has_weights = m.has_weights || s.has_weights;
-    } else {
-      m.has_weights = !m.weights.empty();
-    }
-  }
-  return members;
-}
-
-// The object path of each weight below the nested model: layer_with_weights-M numbered over the
-// members with weights, as Keras' checkpoint dependencies name them.
-void member_paths(const std::vector<Member>& members, const std::string& base, std::vector<std::string>& attr_of) {
-  int m = 0;
-  for (const auto& mem : members) {
-    if (!mem.has_weights) continue;
-    std::string edge = base + "layer_with_weights-" + std::to_string(m++) + "/";
-    for (const auto& [index, attr] : mem.weights) attr_of[index] = edge + attr;
-    member_paths(mem.members, edge, attr_of);
-  }
-}
-
-// Gives a nested model's node the children Keras tracks: per member `layer_with_weights-M` (when it
-// has weights) then `layer-N`, the same node under both names; weightless members get new nodes.
-// The graph built from the weights' object paths already holds the layer_with_weights-M nodes.
-void attach_members(objgraph::Graph& g, int node, std::vector<Member>& members, const std::string& file) {
-  std::map<std::string, int> built;
-  for (const auto& [name, id] : g.nodes[static_cast<size_t>(node)].children) built[name] = id;
-  std::vector<std::pair<std::string, int>> children;
-  int m = 0;
-  size_t used = 0;
-  for (size_t i = 0; i < members.size(); ++i) {
-    Member& mem = members[i];
-    int id;
-    if (mem.has_weights) {
-      std::string edge = "layer_with_weights-" + std::to_string(m++);
-      auto it = built.find(edge);
-      if (it == built.end()) throw UnsupportedError(file, mem.key, "internal: no object graph node for " + edge);
-      id = it->second;
-      ++used;
-      children.emplace_back(edge, id);
-    } else {
-      id = static_cast<int>(g.nodes.size());
-      g.nodes.emplace_back();
-    }
-    children.emplace_back("layer-" + std::to_string(i), id);
-    mem.node = id;
-    if (mem.spec.is_model()) attach_members(g, id, mem.members, file);
-  }
-  if (used != built.size()) throw UnsupportedError(file, "", "internal: unexpected children below a nested model");
-  g.nodes[static_cast<size_t>(node)].children = std::move(children);
-}
-
-// Renumbers the nodes breadth-first from the root, as TF numbers a SavedModel's objects (slot
-// variables, which no edge reaches, after the others). Returns old id -> new id.
-std::vector<int> renumber(objgraph::Graph& g) {
-  const size_t n = g.nodes.size();
-  std::vector<int> new_id(n, -1), order = {0};
-  new_id[0] = 0;
-  auto visit = [&](int id) {
-    if (new_id[static_cast<size_t>(id)] >= 0) return;
-    new_id[static_cast<size_t>(id)] = static_cast<int>(order.size());
-    order.push_back(id);
-  };
-  for (size_t i = 0; i < order.size(); ++i)
-    for (const auto& [name, c] : g.nodes[static_cast<size_t>(order[i])].children) visit(c);
-  for (size_t i = 0; i < order.size(); ++i)
-    for (const auto& s : g.nodes[static_cast<size_t>(order[i])].slots) visit(s.slot_node);
-  for (size_t i = 0; i < n; ++i) visit(static_cast<int>(i));
-  objgraph::Graph out;
-  out.nodes.resize(n);
-  for (size_t old = 0; old < n; ++old) {
-    objgraph::Node node = std::move(g.nodes[old]);
-    for (auto& c : node.children) c.second = new_id[static_cast<size_t>(c.second)];
-    for (auto& s : node.slots) {
-      s.original_node = new_id[static_cast<size_t>(s.original_node)];
-      s.slot_node = new_id[static_cast<size_t>(s.slot_node)];
-    }
-    out.nodes[static_cast<size_t>(new_id[old])] = std::move(node);
-  }
-  g = std::move(out);
-  return new_id;
-}
-
-void renumber_members(std::vector<Member>& members, const std::vector<int>& new_id) {
-  for (auto& m : members) {
-    m.node = new_id[static_cast<size_t>(m.node)];
-    renumber_members(m.members, new_id);
-  }
-}
+// ---- nested models: laid out by objgraph::build_keras (core/nested_layout.h) ----------------------
+using nested::Member;
 
 // keras_metadata node_path of every node: "root" + the local names of the first breadth-first path
 // joined with "." (unescaped, as Keras joins them).
@@ -420,76 +233,32 @@ void write(const Model& model, const std::string& path, const WriteOptions& opti
   } catch (const Error&) {
   }
 
-  // Nested models: their members, and the object path of each of their weights. The graph is built
-  // from a copy of the model whose nested weights carry those paths as attrs.
-  Model work = model;
-  std::map<size_t, std::vector<Member>> nested;  // index in model.layers -> members
+  // Nested models get their own layer-N / layer_with_weights-M children (objgraph::build_keras, with
+  // the Keras 2 architecture so that their members' configs go into keras_metadata as written).
+  objgraph::BuiltGraph built = objgraph::build_keras(model, &arch, options.include_optimizer, path);
+  objgraph::Graph& g = built.graph;
+  const std::map<size_t, std::vector<Member>>& nested = built.nested;
   // Weights of nested models: (layer_shapes key of the owning layer, attr below it), for trainable.
   std::map<const Weight*, std::pair<std::string, std::string>> nested_weight;
-  for (size_t n = 0; n < model.layers.size(); ++n) {
-    const Layer& layer = model.layers[n];
-    auto sit = spec_of.find(layer.name);
-    if (sit == spec_of.end() || !sit->second->is_model()) continue;
-    ArchitectureSpec sub = parse_nested_architecture(*sit->second, arch.dialect, model.path + ":model_config");
-    // Readers give a nested weight's attr with its layer ("dense_a/kernel", H5) or without it
-    // ("kernel", .keras); the name starts with the layer ("dense_a/kernel:0").
-    std::set<std::string> names;
-    names_below(sub, arch.dialect, path, 1, names);
-    std::vector<PendingWeight> pending;
-    for (size_t i = 0; i < layer.weights.size(); ++i) {
-      const Weight& w = layer.weights[i];
-      std::vector<std::string> by_attr = split_path(w.attr), by_name = split_path(strip_index(w.name));
-      if (!w.attr.empty() && names.count(by_attr[0])) pending.push_back({i, by_attr});
-      else if (!w.attr.empty() && names.count(by_name[0]) && by_name.size() > 1) {
-        by_attr.insert(by_attr.begin(), by_name[0]);
-        pending.push_back({i, by_attr});
-      } else pending.push_back({i, by_name});
-    }
-    std::vector<Member> members = plan_members(sub, layer.name, std::move(pending), layer, arch.dialect, path, 1);
-    std::vector<std::string> attr_of(layer.weights.size());
-    member_paths(members, "", attr_of);
+  for (const auto& [n, members] : nested) {
     std::function<void(const std::vector<Member>&)> note = [&](const std::vector<Member>& ms) {
       for (const auto& m : ms) {
-        for (const auto& [index, attr] : m.weights)
-          nested_weight[&work.layers[n].weights[index]] = {m.key, attr};
+        for (const auto& [index, attr] : m.weights) nested_weight[&model.layers[n].weights[index]] = {m.key, attr};
         note(m.members);
       }
     };
     note(members);
-    for (size_t i = 0; i < layer.weights.size(); ++i) work.layers[n].weights[i].attr = attr_of[i];
-    nested[n] = std::move(members);
   }
 
-  objgraph::BuiltGraph built = objgraph::build_keras(work, options.include_optimizer, path);
-  objgraph::Graph& g = built.graph;
-
-  // Which built node is which layer / variable.
+  // Which built node is which layer.
   std::map<int, size_t> layer_of_node;  // node id -> index in model.layers
   for (const auto& [name, id] : g.nodes[0].children)
     if (name.rfind("layer-", 0) == 0) layer_of_node[id] = std::stoul(name.substr(6));
-  if (!nested.empty()) {
-    for (auto& [node, index] : layer_of_node) {
-      auto it = nested.find(index);
-      if (it != nested.end()) attach_members(g, node, it->second, path);
-    }
-    std::vector<int> new_id = renumber(g);
-    std::map<int, size_t> renumbered;
-    for (const auto& [node, index] : layer_of_node) renumbered[new_id[static_cast<size_t>(node)]] = index;
-    layer_of_node = std::move(renumbered);
-    for (auto& [index, members] : nested) renumber_members(members, new_id);
-    // The checkpoint keys were made from the first paths before renumbering: they must still hold.
-    std::vector<std::string> paths = objgraph::node_paths(g);
-    for (size_t i = 0; i < g.nodes.size(); ++i)
-      for (const auto& a : g.nodes[i].attributes)
-        if (a.checkpoint_key.find(".OPTIMIZER_SLOT") == std::string::npos &&
-            a.checkpoint_key != objgraph::variable_key(paths[i]))
-          throw UnsupportedError(path, a.checkpoint_key, "internal: nested model key differs from its object path");
-  }
   const std::vector<std::string> node_path = dotted_paths(g);
 
   // Known layer classes say which of their variables are trainable (H5 does not record it).
   std::map<const Weight*, bool> expected_trainable;
-  for (const auto& layer : work.layers) {
+  for (const auto& layer : model.layers) {
     for (const auto& w : layer.weights) {
       std::string key = layer.name, attr;
       auto nw = nested_weight.find(&w);
@@ -517,7 +286,7 @@ void write(const Model& model, const std::string& path, const WriteOptions& opti
       for (const auto& a : g.nodes[i].attributes)
         if (a.name == "VARIABLE_VALUE" && by_key.count(a.checkpoint_key))
           weight_of_node[static_cast<int>(i)] = by_key[a.checkpoint_key];
-    for (const auto& w : work.optimizer.weights)
+    for (const auto& w : model.optimizer.weights)
       for (const auto& [id, wp] : weight_of_node)
         if (wp == &w) optimizer_nodes.insert(id);
   }
