@@ -7,6 +7,7 @@
 #include <map>
 
 #include "core/json_util.h"
+#include "core/nested_layout.h"
 #include "kmodel/error.h"
 
 namespace kmodel::engine {
@@ -73,22 +74,24 @@ std::vector<TensorLink> kwarg_links(const std::string& kwargs_json, const std::v
   return out;
 }
 
-// Splits a nested model's weights among its layers by the first component of each weight name
-// ("dense_1/kernel:0" -> dense_1; Keras 1 "dense_1_W" -> longest layer-name prefix).
+// Splits a nested model's weights among its own layers by name (core/nested_layout's Owners: the
+// first component naming one of its layers, "dense_1/kernel:0" -> dense_1; a model nested deeper,
+// "inner/dense_1/kernel:0" or "dense_1/kernel:0", goes to `inner`, which splits them again; Keras 1
+// "dense_1_W" -> longest layer-name prefix).
 WeightProvider nested_provider(const std::vector<const Weight*>& all, const ArchitectureSpec& arch,
-                               const WeightProvider& parent) {
+                               const WeightProvider& parent, const std::string& file) {
   std::vector<std::string> names;
   std::function<void(const ArchitectureSpec&)> walk = [&](const ArchitectureSpec& a) {
     for (const auto& l : a.layers) {
       names.push_back(l.name);
-      if (l.is_model()) walk(parse_nested_architecture(l, a.dialect, ""));
+      if (l.is_model()) walk(parse_nested_architecture(l, a.dialect, file));
     }
   };
   walk(arch);
-  auto owner = [names](const std::string& wname) -> std::string {
-    std::string first = wname.substr(0, wname.find('/'));
-    for (const auto& n : names)
-      if (n == first) return n;
+  nested::Owners owners(arch, file);
+  auto owner = [&](const std::string& wname) -> std::string {
+    int o = owners.find(wname);
+    if (o >= 0) return arch.layers[static_cast<size_t>(o)].name;
     std::string best;
     for (const auto& n : names)
       if (wname.size() > n.size() && wname.compare(0, n.size(), n) == 0 && wname[n.size()] == '_' && n.size() > best.size())
@@ -124,7 +127,7 @@ Graph::Graph(const ArchitectureSpec& arch, const WeightProvider& weights, const 
       node->is_input = true;
     } else if (spec.is_model()) {
       ArchitectureSpec sub = parse_nested_architecture(spec, arch.dialect, file);
-      node->submodel = std::make_unique<Graph>(sub, nested_provider(weights(spec.name), sub, weights), file);
+      node->submodel = std::make_unique<Graph>(sub, nested_provider(weights(spec.name), sub, weights, file), file);
       bool has_input = sub.class_name != "Sequential" || !sub.batch_input_shape_json.empty() ||
                        (!sub.layers.empty() && sub.layers[0].class_name == "InputLayer");
       node->skip_first_node = has_input && arch.dialect != KerasDialect::kKeras3;
@@ -266,7 +269,9 @@ std::vector<Array> Graph::run(const std::vector<Array>& inputs) const {
       const Node& n = *nodes_[i];
       if (n.is_input || n.fused_away) continue;
       auto t0 = std::chrono::steady_clock::now();
-      std::vector<Array> outs = n.layer->apply(*args, mask);
+      // A previous layer's output is no longer needed: in-place layers may take it over.
+      std::vector<Array> outs = args == &prev && !mask ? n.layer->apply_owned(std::move(prev), mask)
+                                                       : n.layer->apply(*args, mask);
       if (profile)
         std::fprintf(stderr, "profile: %-24s %10.3f ms\n", n.spec.name.c_str(),
                      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());

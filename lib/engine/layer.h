@@ -30,6 +30,34 @@ class Layer {
   // of its output, and compute both in one pass (Conv + MaxPooling). True when it did; the graph
   // then no longer runs `next`.
   virtual bool fuse_next(const Layer& next) { return false; }
+  // apply() for inputs the caller no longer needs: layers that work in place on their input's
+  // storage (InPlaceLayer) take it over instead of copying it. The graph calls this only when no
+  // mask is present, so such layers' output_mask() never looks at the (moved-from) inputs.
+  virtual std::vector<Array> apply_owned(std::vector<Array>&& inputs, const Mask& mask) const {
+    return apply(inputs, mask);
+  }
+};
+
+// A layer's single output as a vector, moved in. (`return {out};` would copy the array: the
+// elements of an initializer list are const.)
+inline std::vector<Array> single(Array a) {
+  std::vector<Array> v;
+  v.push_back(std::move(a));
+  return v;
+}
+
+// A layer of one input that transforms the input's storage in place or only relabels its shape
+// (Flatten, Reshape, Activation, Dropout): run() gets a copy from apply(), the input itself from
+// apply_owned().
+class InPlaceLayer : public Layer {
+ public:
+  std::vector<Array> apply(const std::vector<Array>& in, const Mask& mask) const final { return single(run(in.at(0), mask)); }
+  std::vector<Array> apply_owned(std::vector<Array>&& in, const Mask& mask) const final {
+    return single(run(std::move(in.at(0)), mask));
+  }
+
+ protected:
+  virtual Array run(Array x, const Mask& mask) const = 0;
 };
 
 // Everything a creator gets: the layer's identity, its config and its weights already as float32.

@@ -8,13 +8,12 @@
 namespace kmodel::engine {
 namespace {
 
-class Elementwise : public Layer {
+class Elementwise : public InPlaceLayer {
  public:
   explicit Elementwise(std::function<float(float)> f) : f_(std::move(f)) {}
-  std::vector<Array> apply(const std::vector<Array>& in, const Mask&) const override {
-    Array out = in.at(0);
-    for (float& v : out.values) v = f_(v);
-    return {std::move(out)};
+  Array run(Array x, const Mask&) const override {
+    for (float& v : x.values) v = f_(v);
+    return x;
   }
   Mask output_mask(const std::vector<Array>&, const Mask& m, const std::vector<Array>&) const override { return m; }
 
@@ -22,11 +21,10 @@ class Elementwise : public Layer {
   std::function<float(float)> f_;
 };
 
-class PReLU : public Layer {
+class PReLU : public InPlaceLayer {
  public:
   explicit PReLU(Array alpha) : alpha_(std::move(alpha)) {}
-  std::vector<Array> apply(const std::vector<Array>& in, const Mask&) const override {
-    Array out = in.at(0);
+  Array run(Array out, const Mask&) const override {
     // alpha has the input shape without batch, with 1 on shared axes: broadcast it.
     const Shape& s = out.shape;
     if (alpha_.shape.size() + 1 != s.size()) throw UsageError("PReLU alpha " + shape_str(alpha_.shape) + " does not fit input " + shape_str(s));
@@ -48,7 +46,7 @@ class PReLU : public Layer {
         idx[k] = 0;
       }
     }
-    return {std::move(out)};
+    return out;
   }
 
  private:
@@ -61,7 +59,7 @@ class Softmax : public Layer {
   std::vector<Array> apply(const std::vector<Array>& in, const Mask&) const override {
     Array out = in.at(0);
     softmax_axis(out, norm_axis(axis_, out.shape.size(), "Softmax"));
-    return {std::move(out)};
+    return single(std::move(out));
   }
 
  private:

@@ -36,7 +36,7 @@ class Attention : public Layer {
     for (int64_t b = 0; b < B; ++b)
       attend(q.values.data() + b * Tq * d, k.values.data() + b * Tv * d, v.values.data() + b * Tv * dv, Tq, Tv, d,
              dv, scale_, causal_, nullptr, out.values.data() + b * Tq * dv);
-    return {std::move(out)};
+    return single(std::move(out));
   }
 
  private:
@@ -99,7 +99,7 @@ class MultiHeadAttention : public Layer {
     ctx.shape = {B * Tq, H_ * Dv_};
     Array out = project(ctx, ok_, ob_);
     out.shape = {B, Tq, out.shape[1]};
-    return {std::move(out)};
+    return single(std::move(out));
   }
   bool causal_ = false;
 

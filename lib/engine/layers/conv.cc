@@ -136,7 +136,7 @@ class Conv : public Layer {
       os.push_back(F);
       Array out = make_array(os);
       convolve(x, g, 0, B, out.values.data());
-      return {from_channels_last(std::move(out), cp_.channels_first)};
+      return single(from_channels_last(std::move(out), cp_.channels_first));
     }
     Geometry pg = conv_geometry(conv_dims, pool_.k, pool_.s, std::vector<int64_t>(cp_.rank, 1), Padding::kValid);
     // Only the convolution outputs some pooling window reads are computed (the trailing row or
@@ -157,7 +157,7 @@ class Conv : public Layer {
       convolve(x, g, b0, nb, scratch.data());
       max_pool_inside(scratch.data(), pg, nb, F, out.values.data() + b0 * pg.out_size() * F);
     }
-    return {from_channels_last(std::move(out), cp_.channels_first)};
+    return single(from_channels_last(std::move(out), cp_.channels_first));
   }
 
  private:
@@ -308,7 +308,7 @@ class DepthwiseConv : public Layer {
     const int64_t OC = out.shape.back();
     if (!bias_.values.empty()) MapR(out.values.data(), numel(out.shape) / OC, OC).rowwise() += CRowMap(bias_.values.data(), OC);
     apply_activation(cp_.act, out);
-    return {from_channels_last(std::move(out), cp_.channels_first)};
+    return single(from_channels_last(std::move(out), cp_.channels_first));
   }
 
  private:
@@ -386,7 +386,7 @@ class ConvTranspose : public Layer {
     }
     if (!bias_.values.empty()) MapR(out.values.data(), numel(out.shape) / F_, F_).rowwise() += CRowMap(bias_.values.data(), F_);
     apply_activation(cp_.act, out);
-    return {from_channels_last(std::move(out), cp_.channels_first)};
+    return single(from_channels_last(std::move(out), cp_.channels_first));
   }
 
  private:

@@ -10,9 +10,9 @@ namespace kmodel::engine {
 namespace {
 
 // Layers that are the identity at inference: Dropout and friends, noise, regularization.
-class Identity : public Layer {
+class Identity : public InPlaceLayer {
  public:
-  std::vector<Array> apply(const std::vector<Array>& in, const Mask&) const override { return {in.at(0)}; }
+  Array run(Array x, const Mask&) const override { return x; }
   Mask output_mask(const std::vector<Array>&, const Mask& m, const std::vector<Array>&) const override { return m; }
 };
 
@@ -33,7 +33,7 @@ class Dense : public Layer {
     gemm(x.values.data(), rows, k, kernel_, out.values.data(), u, bias_.values.empty() ? nullptr : bias_.values.data(),
          false, relu);
     if (!relu) apply_activation(act_, out);
-    return {std::move(out)};
+    return single(std::move(out));
   }
 
  private:
@@ -42,13 +42,12 @@ class Dense : public Layer {
   Activation act_;
 };
 
-class ActivationLayer : public Layer {
+class ActivationLayer : public InPlaceLayer {
  public:
   explicit ActivationLayer(Activation a) : act_(a) {}
-  std::vector<Array> apply(const std::vector<Array>& in, const Mask&) const override {
-    Array out = in.at(0);
-    apply_activation(act_, out);
-    return {std::move(out)};
+  Array run(Array x, const Mask&) const override {
+    apply_activation(act_, x);
+    return x;
   }
   Mask output_mask(const std::vector<Array>&, const Mask& m, const std::vector<Array>&) const override { return m; }
 
@@ -65,33 +64,31 @@ class Transposing : public Layer {  // Permute, and Flatten's channels_first reo
       throw UsageError("Permute expects rank " + std::to_string(perm_.size() + 1) + ", got " + shape_str(x.shape));
     std::vector<int> full{0};
     for (int p : perm_) full.push_back(p);
-    return {transpose(x, full)};
+    return single(transpose(x, full));
   }
 
  private:
   std::vector<int> perm_;
 };
 
-class Flatten : public Layer {
+class Flatten : public InPlaceLayer {
  public:
   explicit Flatten(bool channels_first) : channels_first_(channels_first) {}
-  std::vector<Array> apply(const std::vector<Array>& in, const Mask&) const override {
-    Array x = in.at(0);
+  Array run(Array x, const Mask&) const override {
     if (channels_first_ && x.shape.size() >= 3) x = move_axis(x, 1, static_cast<int>(x.shape.size()) - 1);
     int64_t b = x.shape.empty() ? 1 : x.shape[0];
     x.shape = {b, b ? numel(x.shape) / b : 0};
-    return {std::move(x)};
+    return x;
   }
 
  private:
   bool channels_first_;
 };
 
-class Reshape : public Layer {
+class Reshape : public InPlaceLayer {
  public:
   explicit Reshape(std::vector<int64_t> target) : target_(std::move(target)) {}
-  std::vector<Array> apply(const std::vector<Array>& in, const Mask&) const override {
-    Array x = in.at(0);
+  Array run(Array x, const Mask&) const override {
     const int64_t b = x.shape[0];
     const int64_t per = b ? numel(x.shape) / b : 0;
     Shape s{b};
@@ -105,7 +102,7 @@ class Reshape : public Layer {
     if (numel(s) != numel(x.shape))
       throw UsageError("Reshape cannot turn " + shape_str(x.shape) + " into target " + shape_str(target_));
     x.shape = s;
-    return {std::move(x)};
+    return x;
   }
 
  private:
@@ -122,7 +119,7 @@ class RepeatVector : public Layer {
     for (int64_t i = 0; i < b; ++i)
       for (int64_t t = 0; t < n_; ++t)
         std::copy_n(x.values.data() + i * d, d, out.values.data() + (i * n_ + t) * d);
-    return {std::move(out)};
+    return single(std::move(out));
   }
 
  private:
@@ -140,7 +137,7 @@ class Rescaling : public Layer {
       double o = offset_.size() == 1 ? offset_[0] : offset_[i % c];
       out.values[i] = static_cast<float>(out.values[i] * s + o);
     }
-    return {std::move(out)};
+    return single(std::move(out));
   }
   Mask output_mask(const std::vector<Array>&, const Mask& m, const std::vector<Array>&) const override { return m; }
 
@@ -160,7 +157,7 @@ class Masking : public Layer {
       for (int64_t i = 0; i < d; ++i) keep |= p[i] != value_;
       if (!keep) std::fill_n(p, d, 0.f);
     }
-    return {std::move(out)};
+    return single(std::move(out));
   }
   Mask output_mask(const std::vector<Array>& in, const Mask&, const std::vector<Array>&) const override {
     const Array& x = in.at(0);
@@ -198,7 +195,7 @@ class Embedding : public Layer {
         throw UsageError("Embedding input " + std::to_string(f) + " is not an index below " + std::to_string(vocab));
       std::copy_n(table_.values.data() + id * d, d, out.values.data() + static_cast<int64_t>(i) * d);
     }
-    return {std::move(out)};
+    return single(std::move(out));
   }
   Mask output_mask(const std::vector<Array>& in, const Mask&, const std::vector<Array>&) const override {
     if (!mask_zero_) return nullptr;

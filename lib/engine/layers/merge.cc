@@ -69,7 +69,7 @@ class Elementwise : public Layer {
     for (size_t i = 1; i < in.size(); ++i) acc = broadcast_op(acc, in[i], op_);
     if (op_ == Op::kAvg)
       for (float& v : acc.values) v /= static_cast<float>(in.size());
-    return {std::move(acc)};
+    return single(std::move(acc));
   }
 
  private:
@@ -101,7 +101,7 @@ class Concatenate : public Layer {
         std::copy_n(x.values.data() + o * block, block, out.values.data() + o * os[a] * inner + off);
       off += block;
     }
-    return {std::move(out)};
+    return single(std::move(out));
   }
 
  private:
@@ -153,7 +153,7 @@ class Dot : public Layer {
     if (!y2) os.push_back(n);
     if (os.size() == 1) os.push_back(1);
     out.shape = os;
-    return {std::move(out)};
+    return single(std::move(out));
   }
 
  private:

@@ -17,7 +17,7 @@ class ChannelAffine : public Layer {
     const int a = norm_axis(axis_, out.shape.size(), "BatchNormalization");
     if (scale_.size() == 1) {
       for (float& v : out.values) v = v * scale_[0] + shift_[0];
-      return {std::move(out)};
+      return single(std::move(out));
     }
     const int64_t C = out.shape[a];
     if (C != static_cast<int64_t>(scale_.size()))
@@ -31,7 +31,7 @@ class ChannelAffine : public Layer {
         const float s = scale_[c], t = shift_[c];
         for (int64_t i = 0; i < inner; ++i, ++p) *p = *p * s + t;
       }
-    return {std::move(out)};
+    return single(std::move(out));
   }
   Mask output_mask(const std::vector<Array>&, const Mask& m, const std::vector<Array>&) const override { return m; }
 
@@ -78,7 +78,7 @@ class LayerNorm : public Layer {
       if (!beta_.values.empty())
         for (int64_t i = 0; i < n; ++i) p[i] += beta_.values[i];
     }
-    return {std::move(out)};
+    return single(std::move(out));
   }
   Mask output_mask(const std::vector<Array>&, const Mask& m, const std::vector<Array>&) const override { return m; }
 
@@ -119,7 +119,7 @@ class GroupNorm : public Layer {
           }
       }
     }
-    return {std::move(out)};
+    return single(std::move(out));
   }
 
  private:
@@ -148,7 +148,7 @@ class UnitNorm : public Layer {
       const double inv = 1.0 / std::sqrt(std::max(s, 1e-12));
       for (int64_t i = 0; i < n; ++i) p[i] = static_cast<float>(p[i] * inv);
     }
-    return {std::move(out)};
+    return single(std::move(out));
   }
 
  private:

@@ -81,7 +81,7 @@ class Pool : public Layer {
     Array out = make_array(os);
     if (max_ && inside(g)) {
       max_pool_inside(x.values.data(), g, B, C, out.values.data());
-      return {from_channels_last(std::move(out), cf_)};
+      return single(from_channels_last(std::move(out), cf_));
     }
     for (int64_t b = 0; b < B; ++b) {
       const float* xb = x.values.data() + b * g.in_size() * C;
@@ -112,7 +112,7 @@ class Pool : public Layer {
             else if (!max_) for (int64_t c = 0; c < C; ++c) dst[c] /= static_cast<float>(count);
           }
     }
-    return {from_channels_last(std::move(out), cf_)};
+    return single(from_channels_last(std::move(out), cf_));
   }
 
  private:
@@ -152,7 +152,7 @@ class GlobalPool : public Layer {
       if (!cf_) s.push_back(C);
       out.shape = s;
     }
-    return {std::move(out)};
+    return single(std::move(out));
   }
   Mask output_mask(const std::vector<Array>&, const Mask&, const std::vector<Array>&) const override { return nullptr; }
 

@@ -60,7 +60,7 @@ class Remap : public Layer {
           for (int64_t r = 0; r < sizes_[i]; ++r) mp.push_back(j);
       }
     }
-    return {from_channels_last(remap(x, maps), cf_)};
+    return single(from_channels_last(remap(x, maps), cf_));
   }
 
  private:
