@@ -216,15 +216,17 @@ Graph::Graph(const ArchitectureSpec& arch, const WeightProvider& weights, const 
           throw BadInputError(file, "layer " + n->spec.name, "inbound link to unknown layer \"" + l.layer + "\"");
 }
 
-std::vector<Graph::Value> Graph::eval_node(size_t li, int node, std::vector<std::vector<std::vector<Value>>*>& memo,
-                                           const std::vector<Array>& inputs) const {
+const std::vector<Graph::Value>& Graph::eval_node(size_t li, int node,
+                                                  std::vector<std::vector<std::vector<Value>>*>& memo,
+                                                  const std::vector<Array>& inputs) const {
   const Node& n = *nodes_[li];
+  auto& cache = *memo[li];
   if (n.is_input) {
     if (n.input_index < 0)
       throw UnsupportedError(file_, "layer " + n.spec.name, "InputLayer is not one of the model's inputs");
-    return {Value{inputs[n.input_index], nullptr}};
+    if (cache.empty()) cache.push_back({Value{inputs[n.input_index], nullptr}});
+    return cache[0];
   }
-  auto& cache = *memo[li];
   if (n.skip_first_node && node >= 1) --node;
   if (node < 0 || node >= static_cast<int>(n.spec.inbound_nodes.size()))
     throw BadInputError(file_, "layer " + n.spec.name, "reference to node " + std::to_string(node) + ", the layer has " +
@@ -239,7 +241,8 @@ std::vector<Graph::Value> Graph::eval_node(size_t li, int node, std::vector<std:
   const auto& index = index_;
   for (size_t i = 0; i < links.size(); ++i) {
     const TensorLink& l = links[i];
-    std::vector<Value> vals = eval_node(index.at(l.layer), l.node_index, memo, inputs);
+    // Used at once: the reference is into the memo, which later evaluations may grow.
+    const std::vector<Value>& vals = eval_node(index.at(l.layer), l.node_index, memo, inputs);
     if (l.tensor_index < 0 || l.tensor_index >= static_cast<int>(vals.size()))
       throw BadInputError(file_, "layer " + n.spec.name, "reference to output " + std::to_string(l.tensor_index) + " of \"" +
                                                              l.layer + "\", which has " + std::to_string(vals.size()));
@@ -250,8 +253,8 @@ std::vector<Graph::Value> Graph::eval_node(size_t li, int node, std::vector<std:
   Mask om = n.layer->output_mask(args, mask, outs);
   std::vector<Value> result;
   for (auto& o : outs) result.push_back(Value{std::move(o), om});
-  cache[node] = result;
-  return result;
+  cache[node] = std::move(result);
+  return cache[node];
 }
 
 std::vector<Array> Graph::run(const std::vector<Array>& inputs) const {
@@ -289,7 +292,7 @@ std::vector<Array> Graph::run(const std::vector<Array>& inputs) const {
   const auto& index = index_;
   std::vector<Array> outs;
   for (const TensorLink& l : output_links_) {
-    std::vector<Value> vals = eval_node(index.at(l.layer), l.node_index, memo, inputs);
+    const std::vector<Value>& vals = eval_node(index.at(l.layer), l.node_index, memo, inputs);
     if (l.tensor_index < 0 || l.tensor_index >= static_cast<int>(vals.size()))
       throw BadInputError(file_, "config.output_layers", "output index out of range for \"" + l.layer + "\"");
     outs.push_back(vals[l.tensor_index].array);

@@ -35,8 +35,10 @@ class Graph {
     Array array;
     Mask mask;
   };
-  std::vector<Value> eval_node(size_t layer, int node, std::vector<std::vector<std::vector<Value>>*>& memo,
-                               const std::vector<Array>& inputs) const;
+  // The outputs of one call of a layer, computed once per run (memo); the reference is valid until
+  // the memo of that layer grows.
+  const std::vector<Value>& eval_node(size_t layer, int node, std::vector<std::vector<std::vector<Value>>*>& memo,
+                                      const std::vector<Array>& inputs) const;
 
   std::string file_;
   bool sequential_ = false;
