@@ -119,6 +119,29 @@ void member_paths(const std::vector<Member>& members, const std::string& base, s
 }
 }  // namespace
 
+Owners::Owners(const ArchitectureSpec& arch, const std::string& file) {
+  for (size_t i = 0; i < arch.layers.size(); ++i) direct_.emplace(arch.layers[i].name, static_cast<int>(i));
+  for (size_t i = 0; i < arch.layers.size(); ++i) {
+    if (!arch.layers[i].is_model()) continue;
+    std::set<std::string> names;
+    names_below(parse_nested_architecture(arch.layers[i], arch.dialect, file), file, 1, names);
+    for (const auto& n : names) below_.emplace(n, static_cast<int>(i));
+  }
+}
+
+int Owners::find(const std::string& weight_name) const {
+  std::vector<std::string> comps = split_path(strip_index(weight_name));
+  for (size_t i = 0; i + 1 < comps.size(); ++i) {
+    auto it = direct_.find(comps[i]);
+    if (it != direct_.end()) return it->second;
+  }
+  for (size_t i = 0; i + 1 < comps.size(); ++i) {
+    auto it = below_.find(comps[i]);
+    if (it != below_.end()) return it->second;
+  }
+  return -1;
+}
+
 std::vector<const LayerSpec*> tracked_layers(const ArchitectureSpec& arch) {
   std::vector<const LayerSpec*> out;
   for (const auto& l : arch.layers)

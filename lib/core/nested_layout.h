@@ -40,6 +40,20 @@ struct Layout {
 // The layers a model tracks as layer-N: `arch.layers`, for a Sequential without its InputLayer.
 std::vector<const LayerSpec*> tracked_layers(const ArchitectureSpec& arch);
 
+// Which of a nested model's own layers (`arch.layers`) holds a weight, from the weight's name or path
+// ("d1/kernel:0"; a layer nested deeper "deep/d1/kernel:0" or, as tf.keras names it, "d1/kernel:0"):
+// the first path component (the last excluded) naming one of them, else the first naming a layer
+// further down, whose enclosing nested model then holds it.
+class Owners {
+ public:
+  Owners(const ArchitectureSpec& arch, const std::string& file);
+  // Index into arch.layers, or -1 when no component names a layer.
+  int find(const std::string& weight_name) const;
+
+ private:
+  std::map<std::string, int> direct_, below_;
+};
+
 // Plans every layer of `model` that `arch` (its parsed architecture) declares as a nested model.
 // `file` names the destination for errors. Throws UnsupportedError when a weight of a nested model
 // names none of its layers, or for nesting deeper than kMaxNesting.

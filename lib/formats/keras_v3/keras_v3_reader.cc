@@ -249,8 +249,10 @@ class Reader {
       if (spec.is_model()) {
         ArchitectureSpec sub = parse_nested_architecture(spec, arch.dialect, path_);
         std::vector<Weight> sub_flat;
-        map_container(sub, group + "/layers", key_prefix + spec.name + "/", "", shapes, layer_trainable, sub_flat,
-                      nullptr);
+        // Sublayer weights are named "<sublayer>/<var>" inside the top nested model's IR layer, those
+        // of a model nested deeper "<model>/<sublayer>/<var>" (the H5 writer's and infer_layer_shapes' keys).
+        map_container(sub, group + "/layers", key_prefix + spec.name + "/", top ? "" : name_prefix + spec.name + "/",
+                      shapes, layer_trainable, sub_flat, nullptr);
         // Legacy order across the nested model: trainable first.
         std::stable_partition(sub_flat.begin(), sub_flat.end(), [](const Weight& w) { return w.trainable; });
         weights = std::move(sub_flat);

@@ -16,6 +16,7 @@
 #include "core/json_util.h"
 #include "core/keras1_weights.h"
 #include "core/keras3_dialect.h"
+#include "core/nested_layout.h"
 #include "formats/keras_v3/keras_v3_format.h"
 #include "formats/keras_v3/keras_v3_layout.h"
 #include "io/atomic_output.h"
@@ -57,19 +58,20 @@ class Planner {
     plan_.vars_groups.emplace_back(group + "/vars", spec.name);
     if (spec.is_model()) {
       ArchitectureSpec sub = parse_nested_architecture(spec, dialect, path_);
-      // Sublayer weights are named "<sublayer>/<var>" inside the nested model's IR layer.
+      // Sublayer weights are named "<sublayer>/<var>" inside the nested model's IR layer, those of a
+      // model nested deeper "<model>/<sublayer>/<var>" (or "<sublayer>/<var>", as tf.keras names them).
+      nested::Owners owners(sub, path_);
       std::map<std::string, std::vector<const Weight*>> by_sub;
-      std::set<const Weight*> claimed;
-      for (const auto& s : sub.layers)
-        for (const Weight* w : weights)
-          if (w->name.rfind(s.name + "/", 0) == 0 && !claimed.count(w)) {
-            by_sub[s.name].push_back(w);
-            claimed.insert(w);
-          }
-      if (claimed.size() != weights.size())
+      size_t unclaimed = 0;
+      for (const Weight* w : weights) {
+        int owner = owners.find(w->name);
+        if (owner < 0) ++unclaimed;
+        else by_sub[sub.layers[static_cast<size_t>(owner)].name].push_back(w);
+      }
+      if (unclaimed)
         throw UnsupportedError(path_, "layer " + spec.name,
                                "cannot tell which sublayer of nested model '" + spec.name + "' owns " +
-                                   std::to_string(weights.size() - claimed.size()) + " of its weights");
+                                   std::to_string(unclaimed) + " of its weights");
       for (const auto& item : container_items(sub, group + "/layers")) {
         const LayerSpec& s = sub.layers[item.spec_index];
         auto it = shapes.find(key_prefix + spec.name + "/" + s.name);
