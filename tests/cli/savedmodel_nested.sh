@@ -2,7 +2,7 @@
 # Nested models (a Sequential / Functional used as a layer) written as SavedModel (issue 5), proven by
 # structure (no TensorFlow here). The corpus holds no real nested Sequential/Functional artifact (its
 # one "nested container" .keras is a subclassed model without an architecture), so the models are
-# built from the real keras_3layer(_batch_norm).h5 configs with `kmodel save --init`:
+# built from the real keras_3layer(_batch_norm).h5 configs (tests/tools/nested_models.py) with `kmodel save --init`:
 #   functional  x -> pretrained (the BatchNormalization Functional model) -> head
 #   sequential  Sequential [Sequential block (InputLayer, Dense, BatchNormalization, Activation), Dense]
 #   multi_io    inputs a, b; Sequential tower on a; out_a; a two-input Functional mixer (Concatenate,
@@ -20,54 +20,7 @@ fail=0
 WIRE="$SRC/tests/tools/savedmodel_wire.py"
 READER="$SRC/tests/tools/bundle_reader.py"
 
-/usr/bin/python3 - "$TESTDATA/diff" "$T" <<'PY' || { echo "FAIL: making architectures"; exit 1; }
-import h5py, json, sys, copy
-diff, out = sys.argv[1], sys.argv[2]
-bn = json.loads(h5py.File(diff + "/keras_3layer_batch_norm.h5", "r").attrs["model_config"])
-by_name = {l["name"]: l for l in bn["config"]["layers"]}
-def entry(name, new_name=None):
-    e = copy.deepcopy({k: by_name[name][k] for k in ("class_name", "config")})
-    if new_name: e["config"]["name"] = new_name
-    return e
-def dense(name, units, act="linear"):
-    e = entry("fc1_relu", name); e["config"].update(units=units, activation=act)
-    return e
-def inp(name, n):
-    return {"class_name": "InputLayer", "config": {"batch_input_shape": [None, n], "dtype": "float32",
-                                                   "sparse": False, "ragged": False, "name": name}}
-def call(layer, *ins):
-    l = copy.deepcopy(layer); l["name"] = l["config"]["name"]
-    l["inbound_nodes"] = [[[i, n, 0, {}] for i, n in ins]] if ins else []
-    return l
-def model(cls, name, config, *ins):
-    return {"class_name": cls, "name": name, "config": config, "inbound_nodes": [[[i, n, 0, {}] for i, n in ins]]}
-env = {"keras_version": "2.13.1", "backend": "tensorflow"}
-pre = copy.deepcopy(bn["config"]); pre["name"] = "pretrained"
-functional = {"class_name": "Functional", "config": {"name": "outer", "layers": [
-    call(inp("x", 16)), model("Functional", "pretrained", pre, ("x", 0)), call(dense("head", 3), ("pretrained", 1))],
-    "input_layers": [["x", 0, 0]], "output_layers": [["head", 0, 0]]}, **env}
-block = {"name": "block", "layers": [inp("block_in", 16), entry("fc1_relu"), entry("bn1"), entry("relu1")]}
-sequential = {"class_name": "Sequential", "config": {"name": "outer_seq", "layers": [
-    {"class_name": "Sequential", "config": block}, dense("head", 3, "softmax")]}, **env}
-tower = {"name": "tower", "layers": [inp("tower_in", 16), dense("t1", 8, "relu"), entry("bn2", "t_bn")]}
-drop = {"class_name": "Dropout", "config": {"name": "drop", "trainable": True, "dtype": "float32", "rate": 0.5,
-                                            "noise_shape": None, "seed": None}}
-deep = {"name": "deep", "layers": [inp("deep_in", 16), dense("d1", 4, "relu"), drop, dense("d2", 4)]}
-cat = {"class_name": "Concatenate", "config": {"name": "cat", "trainable": True, "dtype": "float32", "axis": -1}}
-mixer = {"name": "mixer", "layers": [call(inp("p", 8)), call(inp("q", 8)), call(cat, ("p", 0), ("q", 0)),
-                                     model("Sequential", "deep", deep, ("cat", 0))],
-         "input_layers": [["p", 0, 0], ["q", 0, 0]], "output_layers": [["deep", 1, 0]]}
-multi = {"class_name": "Functional", "config": {"name": "multi", "layers": [
-    call(inp("a", 16)), call(inp("b", 8)), model("Sequential", "tower", tower, ("a", 0)),
-    call(dense("out_a", 2), ("tower", 1)), model("Functional", "mixer", mixer, ("tower", 1), ("b", 0)),
-    call(dense("out_b", 1), ("mixer", 1))],
-    "input_layers": [["a", 0, 0], ["b", 0, 0]], "output_layers": [["out_a", 0, 0], ["out_b", 0, 0]]}, **env}
-for name, m in (("functional", functional), ("sequential", sequential), ("multi_io", multi)):
-    json.dump(m, open("%s/%s.json" % (out, name), "w"))
-import numpy as np
-rng = np.random.default_rng(3)
-np.save(out + "/x16.npy", rng.standard_normal((5, 16)).astype(np.float32))
-PY
+/usr/bin/python3 "$SRC/tests/tools/nested_models.py" "$TESTDATA/diff" "$T" || { echo "FAIL: making architectures"; exit 1; }
 
 for m in functional sequential multi_io; do
   "$KMODEL" save --arch "$T/$m.json" --init 7 -o "$T/$m.h5" >"$T/log" 2>&1 || { echo "FAIL: save $m: $(tail -3 "$T/log")"; fail=1; continue; }
@@ -94,10 +47,9 @@ PY
   /usr/bin/python3 "$READER" "$T/$m.sm2/variables/variables" >"$T/$m.bundle2.json" || { echo "FAIL: bundle $m.sm2"; fail=1; }
   cmp -s "$T/$m.wire.json" "$T/$m.wire2.json" || { echo "FAIL: $m: SavedModel -> SavedModel changed saved_model.pb / keras_metadata.pb"; fail=1; }
   cmp -s "$T/$m.bundle.json" "$T/$m.bundle2.json" || { echo "FAIL: $m: SavedModel -> SavedModel changed the checkpoint"; fail=1; }
-  # The native engine gives the same predictions from the H5 and the SavedModel (it does not run a
-  # model nested two levels deep, so multi_io is left out).
-  [ "$m" = multi_io ] && continue
+  # The native engine gives the same predictions from the H5 and the SavedModel.
   ins=(-i "$T/x16.npy")
+  [ "$m" = multi_io ] && ins=(-i "a=$T/x16.npy" -i "b=$T/b8.npy")
   "$KMODEL" predict "$T/$m.h5" "${ins[@]}" -o "$T/$m.p1.npz" >"$T/log" 2>&1 || { echo "FAIL: predict $m.h5: $(tail -2 "$T/log")"; fail=1; }
   "$KMODEL" predict "$T/$m.sm" "${ins[@]}" -o "$T/$m.p2.npz" >"$T/log" 2>&1 || { echo "FAIL: predict $m.sm: $(tail -2 "$T/log")"; fail=1; }
   /usr/bin/python3 - "$T/$m.p1.npz" "$T/$m.p2.npz" <<'PY' || { echo "FAIL: $m predictions differ"; fail=1; }
@@ -230,9 +182,8 @@ for m, exp in expected.items():
 sys.exit(0 if ok else 1)
 PY
 
-# .keras (Keras 3) -> SavedModel -> .keras: the same weights and config. (The .keras writer does not
-# place a model nested two levels deep, so multi_io stays H5-only.)
-for m in functional sequential; do
+# .keras (Keras 3) -> SavedModel -> .keras: the same weights and config.
+for m in functional sequential multi_io; do
   "$KMODEL" convert "$T/$m.h5" "$T/$m.keras" >"$T/log" 2>&1 || { echo "FAIL: $m h5 -> keras: $(cat "$T/log")"; fail=1; continue; }
   "$KMODEL" convert "$T/$m.keras" "$T/$m.k.sm" --to savedmodel >"$T/log" 2>&1 || { echo "FAIL: $m keras -> sm: $(cat "$T/log")"; fail=1; continue; }
   "$KMODEL" convert "$T/$m.k.sm" "$T/$m.back.keras" >"$T/log" 2>&1 || { echo "FAIL: $m sm -> keras: $(cat "$T/log")"; fail=1; continue; }
