@@ -397,3 +397,102 @@ TEST_CASE("checkpoint: inspect section lists variables, slots, tree and stats", 
   CHECK_THAT(json, Catch::Contains("\"num_shards\""));
   CHECK_THAT(json, Catch::Contains("\"object_graph\""));
 }
+
+// Functional outer: inp -> inner (Sequential: InputLayer, dense_a, Sequential deeper [InputLayer,
+// dense_c, Dropout drop]) -> head. Nested weights as the H5 reader names them ("dense_a/kernel:0",
+// two levels down "deeper/dense_c/kernel:0"); `keras3_attrs`: attrs without the layer, as from .keras.
+TEST_CASE("checkpoint: nested models two levels deep: keys as tf.keras save_weights writes them, read back by --arch", "[checkpoint]") {
+  const std::string config = R"({"class_name": "Functional", "config": {"name": "outer", "layers": [
+    {"class_name": "InputLayer", "name": "inp", "inbound_nodes": [],
+     "config": {"batch_input_shape": [null, 2], "dtype": "float32", "name": "inp"}},
+    {"class_name": "Sequential", "name": "inner", "inbound_nodes": [[["inp", 0, 0, {}]]],
+     "config": {"name": "inner", "layers": [
+       {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 2], "dtype": "float32", "name": "inner_in"}},
+       {"class_name": "Dense", "config": {"name": "dense_a", "units": 2, "activation": "relu", "use_bias": true}},
+       {"class_name": "Sequential", "config": {"name": "deeper", "layers": [
+         {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 2], "dtype": "float32", "name": "deeper_in"}},
+         {"class_name": "Dense", "config": {"name": "dense_c", "units": 1, "use_bias": true}},
+         {"class_name": "Dropout", "config": {"name": "drop", "rate": 0.5}}]}}]}},
+    {"class_name": "Dense", "name": "head", "inbound_nodes": [[["inner", 1, 0, {}]]],
+     "config": {"name": "head", "units": 1, "use_bias": true}}],
+    "input_layers": [["inp", 0, 0]], "output_layers": [["head", 0, 0]]}, "keras_version": "2.13.1", "backend": "tensorflow"})";
+  const std::string dir = temp_dir("nested");
+  write_text(dir + "/arch.json", config);
+  for (bool keras3_attrs : {false, true}) {
+    Model m;
+    m.origin = Format::kH5;
+    m.keras_version = "2.13.1";
+    m.model_config = config;
+    auto w = [&](const std::string& path, Shape s, std::vector<float> v) {
+      std::string var = path.substr(path.rfind('/') + 1);
+      return weight(path + ":0", f32(std::move(s), std::move(v)), keras3_attrs ? var : path);
+    };
+    m.layers.push_back(Layer{"inp", "InputLayer", {}});
+    m.layers.push_back(Layer{"inner", "Sequential",
+                             {w("dense_a/kernel", {2, 2}, {1, 2, 3, 4}), w("dense_a/bias", {2}, {5, 6}),
+                              w("deeper/dense_c/kernel", {2, 1}, {7, 8}), w("deeper/dense_c/bias", {1}, {9})}});
+    m.layers.push_back(Layer{"head", "Dense", {weight("head/kernel:0", f32({1, 1}, {10}), "kernel"),
+                                               weight("head/bias:0", f32({1}, {11}), "bias")}});
+
+    objgraph::BuiltGraph built = objgraph::build_keras(m, false, "mem");
+    std::map<std::string, std::string> keys;  // key -> weight name
+    for (const auto& v : built.variables) keys[v.key] = v.weight->name;
+    std::string listing;
+    for (const auto& [k, n] : keys) listing += k + " -> " + n + "; ";
+    INFO(listing);
+    const std::string K = "/.ATTRIBUTES/VARIABLE_VALUE";
+    CHECK(keys == std::map<std::string, std::string>{
+                      {"layer_with_weights-0/layer_with_weights-0/kernel" + K, "dense_a/kernel:0"},
+                      {"layer_with_weights-0/layer_with_weights-0/bias" + K, "dense_a/bias:0"},
+                      {"layer_with_weights-0/layer_with_weights-1/layer_with_weights-0/kernel" + K, "deeper/dense_c/kernel:0"},
+                      {"layer_with_weights-0/layer_with_weights-1/layer_with_weights-0/bias" + K, "deeper/dense_c/bias:0"},
+                      {"layer_with_weights-1/kernel" + K, "head/kernel:0"},
+                      {"layer_with_weights-1/bias" + K, "head/bias:0"}});
+    // inner: its layers without the InputLayer; deeper: dense_c and the weightless Dropout as nodes.
+    const auto& g = built.graph;
+    auto kid = [&](int node, const std::string& name) {
+      for (const auto& [n, c] : g.nodes[static_cast<size_t>(node)].children)
+        if (n == name) return c;
+      return -1;
+    };
+    int inner = kid(0, "layer-1");
+    REQUIRE(inner > 0);
+    CHECK(kid(0, "layer_with_weights-0") == inner);
+    using E = std::vector<std::pair<std::string, int>>;
+    int deeper = kid(inner, "layer-1");
+    CHECK(g.nodes[static_cast<size_t>(inner)].children ==
+          E{{"layer_with_weights-0", kid(inner, "layer-0")}, {"layer-0", kid(inner, "layer-0")},
+            {"layer_with_weights-1", deeper}, {"layer-1", deeper}});
+    REQUIRE(deeper > 0);
+    int drop = kid(deeper, "layer-1");
+    CHECK(g.nodes[static_cast<size_t>(deeper)].children ==
+          E{{"layer_with_weights-0", kid(deeper, "layer-0")}, {"layer-0", kid(deeper, "layer-0")}, {"layer-1", drop}});
+    CHECK(g.nodes[static_cast<size_t>(drop)].children.empty());
+    REQUIRE(built.nested.count(1));
+    CHECK(built.nested.at(1).at(1).node == deeper);
+    CHECK(built.nested.at(1).at(1).members.at(1).node == drop);
+
+    // Written and read back with the architecture: the nested layer's weights by their layers.
+    const std::string prefix = dir + (keras3_attrs ? "/k3" : "/h5");
+    write(m, prefix, Format::kCheckpoint);
+    ReadOptions ro;
+    ro.arch_path = dir + "/arch.json";
+    Model back = read(prefix, ro);
+    REQUIRE(back.layers.size() == 3);
+    const auto& ws = back.layers[1].weights;
+    REQUIRE(ws.size() == 4);
+    std::vector<std::pair<std::string, std::string>> got;
+    for (const auto& x : ws) got.emplace_back(x.name, x.attr);
+    CHECK(got == std::vector<std::pair<std::string, std::string>>{{"dense_a/kernel:0", "dense_a/kernel"},
+                                                                  {"dense_a/bias:0", "dense_a/bias"},
+                                                                  {"deeper/dense_c/kernel:0", "deeper/dense_c/kernel"},
+                                                                  {"deeper/dense_c/bias:0", "deeper/dense_c/bias"}});
+    Tensor t = ws[2].tensor.load();
+    REQUIRE(t.data.size() == 8);
+    float v[2];
+    std::memcpy(v, t.data.data(), 8);
+    CHECK(v[0] == 7.0f);
+    CHECK(v[1] == 8.0f);
+    CHECK(back.layers[2].weights.size() == 2);
+  }
+}
