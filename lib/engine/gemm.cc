@@ -22,12 +22,13 @@ __mmask16 mask_for(int64_t n) {
 
 // One tile: 8 rows x 32 columns of C (16 when !kTwo; m0/m1 mask the columns that exist), against
 // one packed panel of B. Rows past the end of A point at its last row and are not stored (c[i]
-// null). The accumulators are named variables, not an array: GCC keeps an array of vectors in
-// memory and stores it back on every step.
+// null). With group > 1, rows i .. i + group - 1 are reduced to their maximum, stored at c[i].
+// The accumulators are named variables, not an array: GCC keeps an array of vectors in memory
+// and stores it back on every step.
 #define KM_EACH_ROW(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 template <bool kTwo>
 void tile(const float* const* a, const int64_t* seg, int64_t nseg, int64_t L, const float* panel, float* const* c,
-          const float* bias, bool accumulate, bool relu, __mmask16 m0, __mmask16 m1) {
+          const float* bias, bool accumulate, bool relu, int64_t group, __mmask16 m0, __mmask16 m1) {
   const __m512 b0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
   const __m512 b1 = bias && kTwo ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
   const float* a_last = a[7];
@@ -63,6 +64,15 @@ void tile(const float* const* a, const int64_t* seg, int64_t nseg, int64_t L, co
   if constexpr (kTwo) acc##i##_1 = _mm512_max_ps(acc##i##_1, zero);
     KM_EACH_ROW(KM_RELU)
 #undef KM_RELU
+  }
+  if (group > 1) {  // max(later row, earlier row): NaN only from the window's first cell, as in pooling
+#define KM_MAX(i, j)                                                        \
+  acc##i##_0 = _mm512_max_ps(acc##j##_0, acc##i##_0);                      \
+  if constexpr (kTwo) acc##i##_1 = _mm512_max_ps(acc##j##_1, acc##i##_1);
+    KM_MAX(0, 1) KM_MAX(2, 3) KM_MAX(4, 5) KM_MAX(6, 7)
+    if (group > 2) { KM_MAX(0, 2) KM_MAX(4, 6) }
+    if (group > 4) { KM_MAX(0, 4) }
+#undef KM_MAX
   }
 #define KM_STORE(i)                                                 \
   if (c[i]) {                                                       \
@@ -134,10 +144,10 @@ void eigen_gemm(const float* A, int64_t M, int64_t K, int64_t lda, const float* 
 // segments base[seg[s] .. seg[s] + L).
 template <class RowPtr>
 void drive(RowPtr row, int64_t M, const int64_t* seg, int64_t nseg, int64_t L, const GemmWeights& B, float* C,
-           int64_t ldc, const float* bias, bool accumulate, bool relu) {
+           int64_t ldc, const float* bias, bool accumulate, bool relu, int64_t group) {
   const int64_t N = B.cols();
 #if defined(__AVX512F__)
-  if (M < 4 && nseg == 1) {  // matrix-vector products: B streamed once per row, no wasted tile rows
+  if (M < 4 && nseg == 1 && group == 1) {  // matrix-vector products: B streamed once per row, no wasted tile rows
     for (int64_t r = 0; r < M; ++r) gemv(row(r) + seg[0], B, C + r * ldc, bias, accumulate, relu);
     return;
   }
@@ -152,11 +162,11 @@ void drive(RowPtr row, int64_t M, const int64_t* seg, int64_t nseg, int64_t L, c
       for (int64_t i = 0; i < kRows; ++i) {
         const bool in = r0 + i < M;
         a[i] = in ? row(r0 + i) : nullptr;
-        c[i] = in ? C + (r0 + i) * ldc + n0 : nullptr;
+        c[i] = in && i % group == 0 ? C + (r0 + i) / group * ldc + n0 : nullptr;
       }
       if (!a[kRows - 1]) a[kRows - 1] = row(M - 1);
-      if (N - n0 > 16) tile<true>(a, seg, nseg, L, panel, c, bp, accumulate, relu, m0, m1);
-      else tile<false>(a, seg, nseg, L, panel, c, bp, accumulate, relu, m0, m1);
+      if (N - n0 > 16) tile<true>(a, seg, nseg, L, panel, c, bp, accumulate, relu, group, m0, m1);
+      else tile<false>(a, seg, nseg, L, panel, c, bp, accumulate, relu, group, m0, m1);
     }
   }
 #else
@@ -165,7 +175,20 @@ void drive(RowPtr row, int64_t M, const int64_t* seg, int64_t nseg, int64_t L, c
   MatR a(M, K);
   for (int64_t r = 0; r < M; ++r)
     for (int64_t si = 0; si < nseg; ++si) std::copy_n(row(r) + seg[si], L, a.data() + r * K + si * L);
-  eigen_gemm(a.data(), M, K, K, B.data(), N, C, ldc, bias, accumulate, relu);
+  if (group == 1) {
+    eigen_gemm(a.data(), M, K, K, B.data(), N, C, ldc, bias, accumulate, relu);
+    return;
+  }
+  MatR full(M, N);
+  eigen_gemm(a.data(), M, K, K, B.data(), N, full.data(), N, bias, false, relu);
+  for (int64_t r = 0; r < M; r += group) {
+    float* dst = C + r / group * ldc;
+    for (int64_t j = 0; j < N; ++j) {
+      float v = full(r, j);
+      for (int64_t i = 1; i < group; ++i) v = std::max(v, full(r + i, j));
+      dst[j] = v;
+    }
+  }
 #endif
 }
 
@@ -188,16 +211,16 @@ void gemm(const float* A, int64_t M, int64_t lda, const GemmWeights& B, float* C
   if (M <= 0 || B.cols() <= 0) return;
 #if defined(__AVX512F__)
   const int64_t seg = 0;
-  drive([&](int64_t r) { return A + r * lda; }, M, &seg, 1, B.rows(), B, C, ldc, bias, accumulate, relu);
+  drive([&](int64_t r) { return A + r * lda; }, M, &seg, 1, B.rows(), B, C, ldc, bias, accumulate, relu, 1);
 #else
   eigen_gemm(A, M, B.rows(), lda, B.data(), B.cols(), C, ldc, bias, accumulate, relu);
 #endif
 }
 
 void gemm_rows(const float* const* rows, int64_t M, const int64_t* seg, int64_t nseg, int64_t L, const GemmWeights& B,
-               float* C, int64_t ldc, const float* bias, bool relu) {
+               float* C, int64_t ldc, const float* bias, bool relu, int64_t pool_rows) {
   if (M <= 0 || B.cols() <= 0) return;
-  drive([&](int64_t r) { return rows[r]; }, M, seg, nseg, L, B, C, ldc, bias, false, relu);
+  drive([&](int64_t r) { return rows[r]; }, M, seg, nseg, L, B, C, ldc, bias, false, relu, pool_rows);
 }
 
 }  // namespace kmodel::engine

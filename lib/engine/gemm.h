@@ -33,7 +33,10 @@ void gemm(const float* A, int64_t M, int64_t lda, const GemmWeights& B, float* C
 
 // Implicit GEMM for convolutions (no im2col copy): row r of A is the concatenation of the nseg
 // segments rows[r][seg[s] .. seg[s] + L); B has nseg * L rows. C = A * B + bias [relu].
+// pool_rows (1, 2, 4 or 8, dividing M) > 1: each run of pool_rows consecutive rows is reduced to
+// its element-wise maximum, stored as row r / pool_rows of C (max pooling, the caller listing each
+// window's cells as consecutive rows).
 void gemm_rows(const float* const* rows, int64_t M, const int64_t* seg, int64_t nseg, int64_t L, const GemmWeights& B,
-               float* C, int64_t ldc, const float* bias, bool relu);
+               float* C, int64_t ldc, const float* bias, bool relu, int64_t pool_rows = 1);
 
 }  // namespace kmodel::engine

@@ -208,8 +208,9 @@ std::vector<double> relu(std::vector<double> v) {
 }  // namespace
 
 // 16 and 32 channels with 3x3 stride-1 kernels take the Winograd path; a Conv followed by a
-// MaxPooling in a Sequential model is computed as one layer (pooling from a scratch buffer, only
-// the rows and columns the pooling reads). Odd and even sizes exercise partial edge tiles.
+// MaxPooling in a Sequential model is computed as one layer (only the rows and columns the pooling
+// reads; pooled from a scratch buffer, or as the GEMM stores for non-overlapping windows of 2, 4,
+// 8 cells). Odd and even sizes exercise partial edge tiles.
 TEST_CASE("Conv2D 3x3 (Winograd) and Conv + MaxPooling fusion match direct loops", "[engine]") {
   const int B = 3, H = 9, W = 8, C = 16, F = 32;
   auto x = randv(B * H * W * C, 11), k = randv(9 * C * F, 12, 0.25f), bias = randv(F, 13);
@@ -245,7 +246,25 @@ TEST_CASE("Conv2D 3x3 (Winograd) and Conv + MaxPooling fusion match direct loops
     for (double& e : c) e = std::tanh(e);
     require_close(y.values, ref_maxpool2d(c, B, H, W, F, 3, 2));
   }
-  SECTION("channels_first Conv2D + MaxPooling2D, kernel 3x2 (GEMM path)") {
+  SECTION("Conv1D + MaxPooling1D pool 4, linear (pooled as the GEMM stores), then Flatten") {
+    const int Wd = 13;
+    std::vector<float> x1(x.begin(), x.begin() + B * Wd * C), k1(k.begin(), k.begin() + 3 * C * F);
+    std::string layers = R"({"class_name": "Conv1D", "config": {"name": "c", "filters": 32, "kernel_size": [3], "activation": "linear"}}, {"class_name": "MaxPooling1D", "config": {"name": "p", "pool_size": [4]}}, {"class_name": "Flatten", "config": {"name": "f"}})";
+    Layer l{"c", "Conv1D", {weight("k", {3, C, F}, k1), weight("b", {F}, bias)}};
+    auto y = Predictor(make_model(seq("[null, 13, 16]", layers), {l})).run({FloatArray{{B, Wd, C}, x1}})[0];
+    REQUIRE(y.shape == Shape{B, 2 * F});
+    auto c = ref_conv2d(x1, B, 1, Wd, C, k1, 1, 3, F, bias, 1, 1, 1, 1, 1, 11, 0, 0);
+    std::vector<double> want;  // windows [0, 4) and [4, 8) of the 11 outputs
+    for (int b = 0; b < B; ++b)
+      for (int p = 0; p < 2; ++p)
+        for (int f = 0; f < F; ++f) {
+          double m = -INFINITY;
+          for (int w = 0; w < 4; ++w) m = std::max(m, c[(b * 11 + p * 4 + w) * F + f]);
+          want.push_back(m);
+        }
+    require_close(y.values, want);
+  }
+  SECTION("channels_first Conv2D + MaxPooling2D, kernel 3x2 (pooled as the GEMM stores)") {
     std::vector<float> xcf(x.size()), k32(3 * 2 * C * F);
     for (int b = 0; b < B; ++b)
       for (int h = 0; h < H; ++h)

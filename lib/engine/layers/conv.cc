@@ -149,8 +149,12 @@ class Conv : public Layer {
     for (int i = 0; i < cp_.rank; ++i) os.push_back(pg.out[i]);
     os.push_back(F);
     Array out = make_array(os);
+    if (pools_in_gemm(g, pg)) {
+      convolve(x, g, 0, B, out.values.data(), &pg);
+      return single(from_channels_last(std::move(out), cp_.channels_first));
+    }
     const int64_t P = g.out_size(), chunk = std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(P * F, 1));
-    thread_local std::vector<float> scratch;  // engine is single-threaded per thread
+    thread_local std::vector<float> scratch;  // reused across calls; the engine is single-threaded per thread
     for (int64_t b0 = 0; b0 < B; b0 += chunk) {
       const int64_t nb = std::min(chunk, B - b0);
       scratch.resize(static_cast<size_t>(nb * P * F));
@@ -161,9 +165,21 @@ class Conv : public Layer {
   }
 
  private:
+  // Whether the implicit GEMM can pool as it stores (gemm_rows' pool_rows): windows of 2, 4 or 8
+  // cells that do not overlap, and an activation that commutes with max (linear, relu).
+  bool pools_in_gemm(const Geometry& g, const Geometry& pg) const {
+    const int64_t window = pg.k_size();
+    bool tiling = window == 2 || window == 4 || window == 8;
+    for (int i = 0; i < 3; ++i) tiling = tiling && pg.s[i] == pg.k[i];
+    return tiling && !winograd_ && cp_.groups == 1 && all_taps_inside(g) &&
+           (cp_.act.is_linear() || cp_.act.kind == Activation::Kind::kRelu);
+  }
+
   // Convolves batch items [b0, b0 + nb) of x (channels_last) into y (nb x P x F), with bias and
-  // activation.
-  void convolve(const Array& x, const Geometry& g, int64_t b0, int64_t nb, float* y) const {
+  // activation. With pool (only when pools_in_gemm), y receives the max-pooled outputs instead
+  // (nb x pool->out_size() x F), straight from the GEMM.
+  void convolve(const Array& x, const Geometry& g, int64_t b0, int64_t nb, float* y,
+                const Geometry* pool = nullptr) const {
     const int64_t C = x.shape.back(), F = kernel_.shape.back(), cg = kernel_.shape[cp_.rank];
     const int64_t P = g.out_size(), K = g.k_size() * cg, Fg = F / cp_.groups;
     const int64_t in_item = g.in_size() * C;
@@ -177,10 +193,10 @@ class Conv : public Layer {
       if (fused_relu) return;
       add_bias_activate(cp_.act, y + row0 * F, rows, F, cp_.groups == 1 ? nullptr : bias);
     };
-    if (winograd_) {
+    if (winograd_ && !pool) {
       winograd_->run(xb, nb, g.in[0], g.in[1], g.pad[0], g.pad[1], g.out[0], g.out[1], bias, fused_relu, y);
       finish(0, nb * P);
-    } else if (pointwise) {
+    } else if (pointwise && !pool) {
       gemm(xb, nb * P, C, w_, y, F, bias, false, fused_relu);
       finish(0, nb * P);
     } else if (cp_.groups == 1 && all_taps_inside(g)) {
@@ -197,20 +213,35 @@ class Conv : public Layer {
           for (int64_t k2 = 0; k2 < taps[2]; ++k2)
             seg.push_back(((k0 * g.d[0] * g.in[1] + k1 * g.d[1]) * g.in[2] + k2 * g.d[2]) * C);
       const int64_t L = runs ? g.k[m] * C : C;
+      // One row per output pixel; when pooling, window by window (each window's cells adjacent).
+      // Their offsets within an item are worked out once, then each chunk of items gets pointers.
+      const int64_t window = pool ? pool->k_size() : 1, per_item = pool ? pool->out_size() * window : P;
+      thread_local std::vector<int64_t> offsets;
+      offsets.clear();
+      const Geometry& walk = pool ? *pool : g;  // positions, and the cells of each (1 without pooling)
+      const std::array<int64_t, 3> cells = pool ? pool->k : std::array<int64_t, 3>{1, 1, 1};
+      for (int64_t p0 = 0; p0 < walk.out[0]; ++p0)
+        for (int64_t p1 = 0; p1 < walk.out[1]; ++p1)
+          for (int64_t p2 = 0; p2 < walk.out[2]; ++p2)
+            for (int64_t w0 = 0; w0 < cells[0]; ++w0)
+              for (int64_t w1 = 0; w1 < cells[1]; ++w1)
+                for (int64_t w2 = 0; w2 < cells[2]; ++w2) {
+                  const int64_t o0 = p0 * cells[0] + w0, o1 = p1 * cells[1] + w1, o2 = p2 * cells[2] + w2;
+                  offsets.push_back(((o0 * g.s[0] * g.in[1] + o1 * g.s[1]) * g.in[2] + o2 * g.s[2]) * C);
+                }
+      const int64_t out_rows = per_item / window;  // rows of y per item
+      const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(per_item * F, 1));
       thread_local std::vector<const float*> rows;
-      rows.resize(static_cast<size_t>(nb * P));
-      size_t r = 0;
-      for (int64_t b = 0; b < nb; ++b)
-        for (int64_t o0 = 0; o0 < g.out[0]; ++o0)
-          for (int64_t o1 = 0; o1 < g.out[1]; ++o1)
-            for (int64_t o2 = 0; o2 < g.out[2]; ++o2)
-              rows[r++] = xb + b * in_item + ((o0 * g.s[0] * g.in[1] + o1 * g.s[1]) * g.in[2] + o2 * g.s[2]) * C;
-      const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(P * F, 1));
+      rows.resize(static_cast<size_t>(std::min(chunk, nb) * per_item));
       for (int64_t i0 = 0; i0 < nb; i0 += chunk) {
         const int64_t ni = std::min(chunk, nb - i0);
-        gemm_rows(rows.data() + i0 * P, ni * P, seg.data(), static_cast<int64_t>(seg.size()), L, w_, y + i0 * P * F, F,
-                  bias, fused_relu);
-        finish(i0 * P, ni * P);
+        for (int64_t b = 0; b < ni; ++b) {
+          const float* item = xb + (i0 + b) * in_item;
+          for (int64_t j = 0; j < per_item; ++j) rows[b * per_item + j] = item + offsets[j];
+        }
+        gemm_rows(rows.data(), ni * per_item, seg.data(), static_cast<int64_t>(seg.size()), L, w_,
+                  y + i0 * out_rows * F, F, bias, fused_relu, window);
+        finish(i0 * out_rows, ni * out_rows);
       }
     } else {
       // Batch items in chunks so patches and outputs stay cache-sized (~512 KB, within L2 on current
