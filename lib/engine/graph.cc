@@ -18,11 +18,10 @@ struct Graph::Node {
   int input_index = -1;                 // for InputLayer nodes
   std::unique_ptr<Layer> layer;         // null for InputLayer
   std::unique_ptr<Graph> submodel;      // nested model
-  // Keras 2 numbers a nested model's nodes from 1 when the model has its own input node (tf.keras
-  // functional.py _should_skip_first_node): references are then one above the serialized list.
-  bool skip_first_node = false;
   bool fused_away = false;  // Sequential: computed by the layer before it (Layer::fuse_next)
-  std::vector<std::vector<TensorLink>> kwarg_links;  // per inbound node: tensors passed as kwargs
+  // Per inbound node: the input tensors, then the tensors passed as kwargs the layer reads; node
+  // indices already mapped to positions in the producing layer's inbound_nodes (see nested_numbering()).
+  std::vector<std::vector<TensorLink>> calls;
 };
 
 namespace {
@@ -63,6 +62,18 @@ void collect_links(const json::Value& v, std::vector<TensorLink>& out) {
   }
 }
 
+// Every tensor link anywhere in a call's kwargs JSON (inside lists and dicts at any depth).
+void collect_all_links(const json::Value& v, std::vector<TensorLink>& out) {
+  bool triple = v.IsArray() && v.Size() >= 3 && v[0].IsString() && v[1].IsNumber() && v[2].IsNumber();
+  if (triple || (v.IsObject() && json::get_string(v, "class_name") == std::optional<std::string>("__keras_tensor__"))) {
+    collect_links(v, out);
+  } else if (v.IsObject()) {
+    for (const auto& m : v.GetObject()) collect_all_links(m.value, out);
+  } else if (v.IsArray()) {
+    for (const auto& e : v.GetArray()) collect_all_links(e, out);
+  }
+}
+
 std::vector<TensorLink> kwarg_links(const std::string& kwargs_json, const std::vector<std::string>& keys,
                                     const std::string& file) {
   std::vector<TensorLink> out;
@@ -72,6 +83,55 @@ std::vector<TensorLink> kwarg_links(const std::string& kwargs_json, const std::v
   for (const auto& k : keys)
     if (const json::Value* v = json::member(doc, k.c_str())) collect_links(*v, out);
   return out;
+}
+
+// How references to the calls of one layer are numbered: a reference's node index minus `call` (in
+// call arguments, i.e. inbound nodes) or minus `io` (in input_layers / output_layers) is the position
+// in the layer's serialized inbound_nodes.
+struct Numbering {
+  int call = 0;
+  int io = 0;
+};
+
+// References count only the calls of a layer made within this model, from 0, except for nested models:
+// - Keras 1/2 (tf.keras functional.py _should_skip_first_node, reconstruct_from_config): a nested
+//   Functional, or a Sequential that has an input layer, owns a node 0 made when it was built, which is
+//   not serialized: all references to it count from 1.
+// - Keras 3 (keras/src/models/functional.py serialize_node, get_config, functional_from_config; a
+//   model owns no creation node there): call arguments' keras_history count from 0 for every layer;
+//   only input_layers / output_layers count a Functional's calls from 1 (get_config's kept_nodes,
+//   which get_tensor takes off again). A Keras 3 Sequential counts from 0 everywhere.
+// Files mix the two: Keras 3 writes its numbering into legacy H5 model_configs too (read as Keras 2
+// here), and converters may carry one dialect's numbers into the other's form. So a nested model
+// takes its dialect's numbering unless that leaves a reference out of range, or one of its calls
+// unreferenced (Keras serializes only calls that lead to an output), while another numbering seen in
+// practice -- (0, 0), (1, 1) or (0, 1) -- does not.
+Numbering nested_numbering(const LayerSpec& spec, const ArchitectureSpec& sub, KerasDialect dialect,
+                           const std::vector<int>& call_refs, const std::vector<int>& io_refs) {
+  bool has_input = sub.class_name != "Sequential" || !sub.batch_input_shape_json.empty() ||
+                   (!sub.layers.empty() && sub.layers[0].class_name == "InputLayer");
+  Numbering primary = dialect == KerasDialect::kKeras3 ? Numbering{0, spec.class_name == "Sequential" ? 0 : 1}
+                                                       : (has_input ? Numbering{1, 1} : Numbering{0, 0});
+  const int calls = static_cast<int>(spec.inbound_nodes.size());
+  auto fits = [&](Numbering n, bool every_call) {
+    std::vector<char> used(static_cast<size_t>(calls), 0);
+    for (int r : call_refs) {
+      if (r - n.call < 0 || r - n.call >= calls) return false;
+      used[static_cast<size_t>(r - n.call)] = 1;
+    }
+    for (int r : io_refs) {
+      if (r - n.io < 0 || r - n.io >= calls) return false;
+      used[static_cast<size_t>(r - n.io)] = 1;
+    }
+    for (char u : used)
+      if (every_call && !u) return false;
+    return true;
+  };
+  const Numbering candidates[] = {primary, {0, 0}, {1, 1}, {0, 1}};
+  for (bool every_call : {true, false})
+    for (const Numbering& n : candidates)
+      if (fits(n, every_call)) return n;
+  return primary;  // nothing fits: run time names the reference that is out of range
 }
 
 // Splits a nested model's weights among its own layers by name (core/nested_layout's Owners: the
@@ -119,6 +179,7 @@ Graph::~Graph() = default;
 
 Graph::Graph(const ArchitectureSpec& arch, const WeightProvider& weights, const std::string& file) : file_(file) {
   sequential_ = arch.class_name == "Sequential";
+  std::map<size_t, ArchitectureSpec> subs;  // nested models by layer position
   for (size_t i = 0; i < arch.layers.size(); ++i) {
     const LayerSpec& spec = arch.layers[i];
     auto node = std::make_unique<Node>();
@@ -126,12 +187,11 @@ Graph::Graph(const ArchitectureSpec& arch, const WeightProvider& weights, const 
     if (spec.class_name == "InputLayer") {
       node->is_input = true;
     } else if (spec.is_model()) {
-      ArchitectureSpec sub = parse_nested_architecture(spec, arch.dialect, file);
+      subs.emplace(i, parse_nested_architecture(spec, arch.dialect, file));
+      const ArchitectureSpec& sub = subs.at(i);
       node->submodel = std::make_unique<Graph>(sub, nested_provider(weights(spec.name), sub, weights, file), file);
-      bool has_input = sub.class_name != "Sequential" || !sub.batch_input_shape_json.empty() ||
-                       (!sub.layers.empty() && sub.layers[0].class_name == "InputLayer");
-      node->skip_first_node = has_input && arch.dialect != KerasDialect::kKeras3;
       node->layer = std::make_unique<ModelLayer>(node->submodel.get());
+      for (const auto& call : spec.inbound_nodes) node->calls.push_back(call.inputs);
     } else {
       LayerParams p;
       p.name = spec.name;
@@ -145,8 +205,11 @@ Graph::Graph(const ArchitectureSpec& arch, const WeightProvider& weights, const 
         p.weight_names.push_back(w->name);
       }
       node->layer = create_layer(p);
-      for (const auto& call : spec.inbound_nodes)
-        node->kwarg_links.push_back(kwarg_links(call.kwargs_json, node->layer->tensor_kwargs(), file));
+      for (const auto& call : spec.inbound_nodes) {
+        node->calls.push_back(call.inputs);
+        auto kw = kwarg_links(call.kwargs_json, node->layer->tensor_kwargs(), file);
+        node->calls.back().insert(node->calls.back().end(), kw.begin(), kw.end());
+      }
     }
     nodes_.push_back(std::move(node));
   }
@@ -210,10 +273,51 @@ Graph::Graph(const ArchitectureSpec& arch, const WeightProvider& weights, const 
   }
   // Rename earlier duplicates consistently ("lstm", "lstm:1", ...) and validate every inbound link.
   for (const auto& n : nodes_)
-    for (const auto& call : n->spec.inbound_nodes)
-      for (const auto& l : call.inputs)
+    for (const auto& call : n->calls)
+      for (const auto& l : call)
         if (!index.count(l.layer))
           throw BadInputError(file, "layer " + n->spec.name, "inbound link to unknown layer \"" + l.layer + "\"");
+
+  // Nested models: which numbering their references use (nested_numbering), from every reference to
+  // them -- call inputs, all tensors in call kwargs, output_layers -- then references mapped to positions.
+  if (!subs.empty()) {
+    std::map<std::string, std::vector<int>> call_refs, io_refs;
+    for (const auto& n : nodes_)
+      for (const auto& call : n->spec.inbound_nodes) {
+        std::vector<TensorLink> refs = call.inputs;
+        if (!call.kwargs_json.empty() && call.kwargs_json != "{}") {
+          auto doc = json::parse(call.kwargs_json, file);
+          collect_all_links(doc, refs);
+        }
+        for (const auto& l : refs) call_refs[l.layer].push_back(l.node_index);
+      }
+    for (const TensorLink& l : output_links_) io_refs[l.layer].push_back(l.node_index);
+    std::map<std::string, Numbering> numbering;
+    for (const auto& entry : subs) {
+      const LayerSpec& spec = nodes_[entry.first]->spec;
+      numbering[spec.name] = nested_numbering(spec, entry.second, arch.dialect, call_refs[spec.name], io_refs[spec.name]);
+    }
+    for (auto& n : nodes_)
+      for (auto& call : n->calls)
+        for (auto& l : call)
+          if (auto it = numbering.find(l.layer); it != numbering.end()) l.node_index -= it->second.call;
+    for (auto& l : output_links_)
+      if (auto it = numbering.find(l.layer); it != numbering.end()) l.node_index -= it->second.io;
+  }
+
+  // A call that depends on itself would recurse without end at run time.
+  std::vector<std::vector<char>> state(nodes_.size());  // per call: 0 new, 1 on the current path, 2 done
+  for (size_t i = 0; i < nodes_.size(); ++i) state[i].assign(nodes_[i]->calls.size(), 0);
+  std::function<void(size_t, int)> visit = [&](size_t li, int k) {
+    if (nodes_[li]->is_input || k < 0 || k >= static_cast<int>(state[li].size()) || state[li][k] == 2) return;
+    if (state[li][k] == 1)
+      throw BadInputError(file, "layer " + nodes_[li]->spec.name,
+                          "call " + std::to_string(k) + " takes its own output as input (a cycle)");
+    state[li][k] = 1;
+    for (const auto& l : nodes_[li]->calls[static_cast<size_t>(k)]) visit(index.at(l.layer), l.node_index);
+    state[li][k] = 2;
+  };
+  for (const auto& l : output_links_) visit(index.at(l.layer), l.node_index);
 }
 
 const std::vector<Graph::Value>& Graph::eval_node(size_t li, int node,
@@ -227,17 +331,14 @@ const std::vector<Graph::Value>& Graph::eval_node(size_t li, int node,
     if (cache.empty()) cache.push_back({Value{inputs[n.input_index], nullptr}});
     return cache[0];
   }
-  if (n.skip_first_node && node >= 1) --node;
-  if (node < 0 || node >= static_cast<int>(n.spec.inbound_nodes.size()))
-    throw BadInputError(file_, "layer " + n.spec.name, "reference to node " + std::to_string(node) + ", the layer has " +
-                                                           std::to_string(n.spec.inbound_nodes.size()));
+  if (node < 0 || node >= static_cast<int>(n.calls.size()))
+    throw BadInputError(file_, "layer " + n.spec.name, "reference to call " + std::to_string(node) + " of " +
+                                                           std::to_string(n.calls.size()) + " (counted from 0)");
   if (cache.size() <= static_cast<size_t>(node)) cache.resize(node + 1);
   if (!cache[node].empty()) return cache[node];
   std::vector<Array> args;
   Mask mask;
-  std::vector<TensorLink> links = n.spec.inbound_nodes[node].inputs;
-  if (static_cast<size_t>(node) < n.kwarg_links.size())
-    links.insert(links.end(), n.kwarg_links[node].begin(), n.kwarg_links[node].end());
+  const std::vector<TensorLink>& links = n.calls[static_cast<size_t>(node)];
   const auto& index = index_;
   for (size_t i = 0; i < links.size(); ++i) {
     const TensorLink& l = links[i];

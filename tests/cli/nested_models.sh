@@ -11,8 +11,12 @@
 #   an --arch whose nested model has fewer layers than the checkpoint: exit 4, one line.
 # - .keras: H5 -> .keras -> H5 bit-exact apart from the root version/config attributes, diff-weights
 #   SAME; model.weights.h5 of the two-level model holds layers/<nested>/layers/<nested>/layers/<layer>/vars.
-# - predict: the two-level model's outputs (from the H5, its checkpoint-made H5 and its SavedModel)
-#   equal a NumPy computation of the network from the H5 weights (h5py) to 1e-5.
+# - predict: the two-level model's outputs (from the H5, its checkpoint-made H5, its SavedModel and its
+#   .keras) equal a NumPy computation of the network from the H5 weights (h5py) to 1e-5; the nested
+#   Functional model (functional) gives identical outputs from the H5 and its .keras, also equal to NumPy.
+#   Each .keras is run twice: as `kmodel convert` writes it (tf.keras node numbers kept) and renumbered
+#   the way Keras 3 numbers nodes (keras/src/models/functional.py: call args count a nested model's calls
+#   from 0; output_layers count a Functional's from 1, a Sequential's from 0).
 # Env: KMODEL, TESTDATA, SRC.
 set -uo pipefail
 T="$(mktemp -d)"
@@ -167,8 +171,76 @@ sys.exit(0 if ok and len(n) == 14 else 1)
 PY
 
 # ---- predict --------------------------------------------------------------------------------------
+# <m>.k3.keras: <m>.keras with the node numbers Keras 3 itself writes (see the header).
+for m in functional multi_io; do
+  /usr/bin/python3 - "$T/$m.keras" "$T/$m.k3.keras" <<'PY' || { echo "FAIL: renumbering $m.keras"; fail=1; }
+import json, sys, zipfile
+src = zipfile.ZipFile(sys.argv[1])
+cfg = json.loads(src.read("config.json"))
+changed = []
+def skips_first(l):  # tf.keras _should_skip_first_node: the nested model has its own input node
+    c = l["config"]
+    return l["class_name"] != "Sequential" or (c["layers"] and c["layers"][0]["class_name"] == "InputLayer")
+def renumber(model):
+    nested = {l["name"]: l for l in model["layers"] if l["class_name"] in ("Functional", "Sequential") and skips_first(l)}
+    def walk(v):
+        if isinstance(v, dict):
+            h = v.get("config", {}).get("keras_history") if v.get("class_name") == "__keras_tensor__" else None
+            if h and h[0] in nested:
+                h[1] -= 1; changed.append(h[0])
+            for x in v.values(): walk(x)
+        elif isinstance(v, list):
+            for x in v: walk(x)
+    for l in model["layers"]:
+        walk(l["inbound_nodes"])
+        if l["class_name"] in ("Functional", "Sequential") and "input_layers" in l["config"]:
+            renumber(l["config"])
+    for ref in model["output_layers"]:
+        if ref[0] in nested and nested[ref[0]]["class_name"] == "Sequential":
+            ref[1] -= 1; changed.append(ref[0])
+renumber(cfg["config"])
+with zipfile.ZipFile(sys.argv[2], "w") as out:
+    for name in src.namelist():
+        out.writestr(name, json.dumps(cfg) if name == "config.json" else src.read(name))
+sys.exit(0 if changed else 1)
+PY
+done
+# The nested Functional: H5 and .keras give the same outputs, equal to NumPy.
+for src in functional.h5 functional.keras functional.k3.keras; do
+  "$KMODEL" predict "$T/$src" -i "$T/x16.npy" -o "$T/$src.npz" >"$T/log" 2>&1 ||
+    { echo "FAIL: predict $src: $(tail -2 "$T/log")"; fail=1; continue; }
+done
+/usr/bin/python3 - "$T/functional.h5" "$T/x16.npy" "$T"/functional.{h5,keras,k3.keras}.npz <<'PY' || { echo "FAIL: predict functional differs"; fail=1; }
+import json, sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+w = lambda p: f["model_weights/" + p + ":0"][()].astype(np.float64)
+cfg = json.loads(f.attrs["model_config"])
+pre = [l for l in cfg["config"]["layers"] if l["name"] == "pretrained"][0]["config"]
+h = np.load(sys.argv[2]).astype(np.float64)
+for l in pre["layers"]:  # a chain: Dense, BatchNormalization, Activation
+    c, n = l["config"], "pretrained/" + l["config"]["name"]
+    if l["class_name"] == "Dense":
+        assert c["activation"] == "linear"
+        h = h @ w(n + "/kernel") + w(n + "/bias")
+    elif l["class_name"] == "BatchNormalization":
+        h = (h - w(n + "/moving_mean")) / np.sqrt(w(n + "/moving_variance") + c["epsilon"]) * w(n + "/gamma") + w(n + "/beta")
+    elif l["class_name"] == "Activation" and c["activation"] == "relu":
+        h = np.maximum(h, 0)
+    elif l["class_name"] == "Activation" and c["activation"] == "softmax":
+        e = np.exp(h - h.max(axis=-1, keepdims=True)); h = e / e.sum(axis=-1, keepdims=True)
+    else:
+        assert l["class_name"] == "InputLayer", l["class_name"]
+want = h @ w("head/head/kernel") + w("head/head/bias")
+got = [np.load(p) for p in sys.argv[3:]]
+ok = all(g.files == ["head"] and g["head"].shape == (5, 3) for g in got)
+ok = ok and all(np.array_equal(g["head"], got[0]["head"]) for g in got[1:])  # identical, not just close
+ok = ok and np.allclose(got[0]["head"], want, atol=1e-5, rtol=0) and np.abs(want).max() > 0.1
+if not ok:
+    print("max |diff| to NumPy: %s" % [float(np.abs(g["head"] - want).max()) for g in got if g["head"].shape == want.shape])
+sys.exit(0 if ok else 1)
+PY
 "$KMODEL" convert "$T/multi_io.h5" "$T/multi_io.sm" --to savedmodel >"$T/log" 2>&1 || { echo "FAIL: multi_io -> sm: $(cat "$T/log")"; fail=1; }
-for src in multi_io.h5 multi_io.ck.h5 multi_io.sm; do
+for src in multi_io.h5 multi_io.ck.h5 multi_io.sm multi_io.keras multi_io.k3.keras; do
   "$KMODEL" predict "$T/$src" -i "a=$T/x16.npy" -i "b=$T/b8.npy" -o "$T/$src.npz" >"$T/log" 2>&1 ||
     { echo "FAIL: predict $src: $(tail -2 "$T/log")"; fail=1; continue; }
   /usr/bin/python3 - "$T/multi_io.h5" "$T/x16.npy" "$T/b8.npy" "$T/$src.npz" <<'PY' || { echo "FAIL: predict $src differs from NumPy"; fail=1; }

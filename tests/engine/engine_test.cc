@@ -121,6 +121,93 @@ TEST_CASE("Nested Sequential model used as a layer (node index 1) takes its weig
 }
 
 namespace {
+// A Keras 3 symbolic tensor reference inside call args.
+std::string kt(const std::string& layer, int node) {
+  return R"({"class_name": "__keras_tensor__", "config": {"shape": [null, 2], "dtype": "float32", "keras_history": [")" +
+         layer + "\", " + std::to_string(node) + ", 0]}}";
+}
+
+// Outer model: inputs a, b; a nested model `inner` (Dense d, 2 -> 2, no bias) called on a, then on b;
+// outputs cat = concat(inner(b), a) and inner(a) itself. `cat_ref` / `out_ref` are the node indices
+// the config uses for inner's second call (in cat's args) and first call (in output_layers).
+std::string twice_config(bool keras3, const std::string& inner_class, int cat_ref, int out_ref) {
+  std::string in = keras3 ? R"("batch_shape": [null, 2])" : R"("batch_input_shape": [null, 2])";
+  auto input = [&](const std::string& n) {
+    return R"({"class_name": "InputLayer", "name": ")" + n + R"(", "inbound_nodes": [], "config": {)" + in +
+           R"(, "name": ")" + n + R"("}})";
+  };
+  auto node = [&](const std::vector<std::pair<std::string, int>>& refs) {
+    std::string s;
+    if (keras3) {
+      s = R"({"args": [)";
+      if (refs.size() > 1) s += "[";
+      for (size_t i = 0; i < refs.size(); ++i) s += (i ? ", " : "") + kt(refs[i].first, refs[i].second);
+      if (refs.size() > 1) s += "]";
+      return s + R"(], "kwargs": {}})";
+    }
+    s = "[";
+    for (size_t i = 0; i < refs.size(); ++i)
+      s += (i ? ", " : "") + std::string("[\"") + refs[i].first + "\", " + std::to_string(refs[i].second) + ", 0, {}]";
+    return s + "]";
+  };
+  std::string dense = R"({"class_name": "Dense", "name": "d", "config": {"name": "d", "units": 2, "activation": "linear", "use_bias": false}, "inbound_nodes": [)";
+  std::string inner_cfg =
+      inner_class == "Sequential"
+          ? R"({"name": "inner", "layers": [{"class_name": "InputLayer", "config": {)" + in +
+                R"(, "name": "inner_in"}}, {"class_name": "Dense", "config": {"name": "d", "units": 2, "activation": "linear", "use_bias": false}}]})"
+          : R"({"name": "inner", "layers": [)" + input("inner_in") + ", " + dense + node({{"inner_in", 0}}) +
+                R"(]}], "input_layers": [["inner_in", 0, 0]], "output_layers": [["d", 0, 0]]})";
+  return R"({"class_name": "Functional", "config": {"name": "outer", "layers": [)" + input("a") + ", " + input("b") +
+         R"(, {"class_name": ")" + inner_class + R"(", "name": "inner", "config": )" + inner_cfg +
+         R"(, "inbound_nodes": [)" + node({{"a", 0}}) + ", " + node({{"b", 0}}) + R"(]},
+    {"class_name": "Concatenate", "name": "cat", "config": {"name": "cat", "axis": -1}, "inbound_nodes": [)" +
+         node({{"inner", cat_ref}, {"a", 0}}) + R"(]}],
+    "input_layers": [["a", 0, 0], ["b", 0, 0]], "output_layers": [["cat", 0, 0], ["inner", )" +
+         std::to_string(out_ref) + ", 0]]}}";
+}
+}  // namespace
+
+TEST_CASE("Nested model called twice: node numbering of Keras 2, Keras 3 and mixed files", "[engine]") {
+  // d(x) = [x0 + 2 x1, 3 x0 - x1]; a = [1, 2] -> d(a) = [5, 1]; b = [-1, 1] -> d(b) = [1, -4].
+  auto check = [](const std::string& cfg, KerasDialect dialect, const std::string& inner_class) {
+    INFO(cfg);
+    Layer inner{"inner", inner_class, {weight("d/kernel:0", {2, 2}, {1, 3, 2, -1})}};
+    Predictor p(make_model(cfg, {Layer{"a", "InputLayer", {}}, Layer{"b", "InputLayer", {}}, inner}, dialect));
+    auto y = p.run({FloatArray{{1, 2}, {1, 2}}, FloatArray{{1, 2}, {-1, 1}}});
+    require_close(y[0].values, {1, -4, 1, 2});  // concat(d(b), a)
+    require_close(y[1].values, {5, 1});         // d(a)
+  };
+  // Keras 2 (tf.keras): a nested Functional or Sequential with an input layer counts its calls from 1
+  // everywhere (its node 0 is its own creation node).
+  check(twice_config(false, "Functional", 2, 1), KerasDialect::kKeras2, "Functional");
+  check(twice_config(false, "Sequential", 2, 1), KerasDialect::kKeras2, "Sequential");
+  // Keras 3: call args count from 0; only output_layers count a Functional's calls from 1; a
+  // Sequential counts from 0 there too.
+  check(twice_config(true, "Functional", 1, 1), KerasDialect::kKeras3, "Functional");
+  check(twice_config(true, "Sequential", 1, 0), KerasDialect::kKeras3, "Sequential");
+  // Keras 3 numbering in a config read as Keras 2 (Keras 3 writes it into legacy H5 files), and Keras 2
+  // numbering carried into the Keras 3 form by a converter.
+  check(twice_config(true, "Functional", 1, 1), KerasDialect::kKeras2, "Functional");
+  check(twice_config(true, "Functional", 2, 1), KerasDialect::kKeras3, "Functional");
+  check(twice_config(true, "Sequential", 2, 1), KerasDialect::kKeras3, "Sequential");
+  // A reference no numbering explains: one line naming the layer.
+  Layer inner{"inner", "Functional", {weight("d/kernel:0", {2, 2}, {1, 3, 2, -1})}};
+  Predictor bad(make_model(twice_config(true, "Functional", 3, 1), {Layer{"a", "InputLayer", {}}, Layer{"b", "InputLayer", {}}, inner},
+                           KerasDialect::kKeras3));
+  REQUIRE_THROWS_WITH(bad.run({FloatArray{{1, 2}, {1, 2}}, FloatArray{{1, 2}, {-1, 1}}}),
+                      Catch::Contains("layer inner: reference to call 3 of 2"));
+}
+
+TEST_CASE("A layer call that takes its own output as input is refused when the graph is built", "[engine]") {
+  const std::string cfg = R"({"class_name": "Functional", "config": {"name": "f", "layers": [
+    {"class_name": "InputLayer", "name": "a", "inbound_nodes": [], "config": {"batch_input_shape": [null, 2], "name": "a"}},
+    {"class_name": "Add", "name": "p", "config": {"name": "p"}, "inbound_nodes": [[["a", 0, 0, {}], ["q", 0, 0, {}]]]},
+    {"class_name": "Add", "name": "q", "config": {"name": "q"}, "inbound_nodes": [[["a", 0, 0, {}], ["p", 0, 0, {}]]]}],
+    "input_layers": [["a", 0, 0]], "output_layers": [["q", 0, 0]]}})";
+  REQUIRE_THROWS_AS(Predictor(make_model(cfg, {Layer{"a", "InputLayer", {}}})), BadInputError);
+}
+
+namespace {
 // Reference Conv2D (channels_last, groups = 1) with explicit padding offsets.
 std::vector<double> ref_conv2d(const std::vector<float>& x, int B, int H, int W, int C, const std::vector<float>& k, int KH,
                                int KW, int F, const std::vector<float>& bias, int sh, int sw, int dh, int dw, int OH,
