@@ -21,8 +21,8 @@ bool is_link_array(const json::Value& v) {
 TensorLink link_from_array(const json::Value& v) {
   TensorLink link;
   link.layer = v[0].GetString();
-  link.node_index = v[1].IsInt() ? v[1].GetInt() : static_cast<int>(v[1].GetDouble());
-  link.tensor_index = v[2].IsInt() ? v[2].GetInt() : static_cast<int>(v[2].GetDouble());
+  link.node_index = v[1].IsInt() ? v[1].GetInt() : json::to_int(v[1].GetDouble());
+  link.tensor_index = v[2].IsInt() ? v[2].GetInt() : json::to_int(v[2].GetDouble());
   return link;
 }
 

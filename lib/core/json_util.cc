@@ -1,6 +1,8 @@
 // RapidJSON helpers (see json_util.h).
 #include "core/json_util.h"
 
+#include <limits>
+
 #include <rapidjson/error/en.h>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
@@ -75,12 +77,30 @@ std::optional<std::string> get_string(const Value& obj, const char* key) {
   return std::string(v->GetString(), v->GetStringLength());
 }
 
+int64_t to_int64(double v) {
+  constexpr double kLimit = 4611686018427387904.0;  // 2^62
+  if (!(v == v)) return 0;                          // NaN (not valid JSON, but never cast it)
+  if (v >= kLimit) return int64_t{1} << 62;
+  if (v <= -kLimit) return -(int64_t{1} << 62);
+  return static_cast<int64_t>(v);
+}
+
+int to_int(double v) {
+  int64_t x = to_int64(v);
+  if (x > std::numeric_limits<int>::max()) return std::numeric_limits<int>::max();
+  if (x < std::numeric_limits<int>::min()) return std::numeric_limits<int>::min();
+  return static_cast<int>(x);
+}
+
 std::optional<int64_t> get_int(const Value& obj, const char* key) {
   const Value* v = member(obj, key);
   if (!v) return std::nullopt;
   if (v->IsInt64()) return v->GetInt64();
-  if (v->IsDouble() && v->GetDouble() == static_cast<double>(static_cast<int64_t>(v->GetDouble())))
-    return static_cast<int64_t>(v->GetDouble());
+  if (v->IsDouble()) {
+    double d = v->GetDouble();
+    int64_t x = to_int64(d);
+    if (static_cast<double>(x) == d) return x;
+  }
   return std::nullopt;
 }
 

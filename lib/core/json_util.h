@@ -24,6 +24,10 @@ std::string to_pretty_string(const Value& value);
 const Value* member(const Value& obj, const char* key);
 std::optional<std::string> get_string(const Value& obj, const char* key);
 std::optional<int64_t> get_int(const Value& obj, const char* key);
+// A JSON number as an integer: truncated toward zero and saturated to +-2^62 (int: to its range).
+// Configs from files may hold 1e300 where a size belongs; a plain cast of that is undefined.
+int64_t to_int64(double v);
+int to_int(double v);
 std::optional<double> get_number(const Value& obj, const char* key);
 std::optional<bool> get_bool(const Value& obj, const char* key);
 

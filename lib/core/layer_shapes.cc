@@ -51,11 +51,11 @@ std::optional<int64_t> int_of(const Value& cfg, std::initializer_list<const char
 std::vector<int64_t> ints_n(const Value* v, size_t n) {
   std::vector<int64_t> out;
   if (!v || v->IsNull()) return out;
-  if (v->IsNumber()) return std::vector<int64_t>(n, static_cast<int64_t>(v->GetDouble()));
+  if (v->IsNumber()) return std::vector<int64_t>(n, json::to_int64(v->GetDouble()));
   if (v->IsArray()) {
     for (const auto& e : v->GetArray()) {
       if (!e.IsNumber()) return {};
-      out.push_back(static_cast<int64_t>(e.GetDouble()));
+      out.push_back(json::to_int64(e.GetDouble()));
     }
     if (out.size() == 1 && n > 1) out.assign(n, out[0]);
     if (out.size() != n) return {};
@@ -72,7 +72,7 @@ std::vector<int64_t> ints_key(const Value& cfg, const char* key, size_t n, int64
 MaybeShape shape_of_json(const Value& v) {
   if (!v.IsArray()) return std::nullopt;
   Shape s;
-  for (const auto& e : v.GetArray()) s.push_back(e.IsNumber() ? static_cast<int64_t>(e.GetDouble()) : kUnknown);
+  for (const auto& e : v.GetArray()) s.push_back(e.IsNumber() ? json::to_int64(e.GetDouble()) : kUnknown);
   return s;
 }
 
@@ -318,18 +318,18 @@ std::vector<std::pair<int64_t, int64_t>> pairs_of(const Value* v, size_t n, int6
   std::vector<std::pair<int64_t, int64_t>> out(n, {dflt, dflt});
   if (!v || v->IsNull()) return out;
   if (v->IsNumber()) {
-    int64_t x = static_cast<int64_t>(v->GetDouble());
+    int64_t x = json::to_int64(v->GetDouble());
     return std::vector<std::pair<int64_t, int64_t>>(n, {x, x});
   }
   if (!v->IsArray()) return out;
   if (n == 1 && v->Size() == 2 && (*v)[0].IsNumber() && (*v)[1].IsNumber())
-    return {{static_cast<int64_t>((*v)[0].GetDouble()), static_cast<int64_t>((*v)[1].GetDouble())}};
+    return {{json::to_int64((*v)[0].GetDouble()), json::to_int64((*v)[1].GetDouble())}};
   if (v->Size() != n) return out;
   for (size_t i = 0; i < n; ++i) {
     const Value& e = (*v)[static_cast<rapidjson::SizeType>(i)];
-    if (e.IsNumber()) out[i] = {static_cast<int64_t>(e.GetDouble()), static_cast<int64_t>(e.GetDouble())};
+    if (e.IsNumber()) out[i] = {json::to_int64(e.GetDouble()), json::to_int64(e.GetDouble())};
     else if (e.IsArray() && e.Size() == 2 && e[0].IsNumber() && e[1].IsNumber())
-      out[i] = {static_cast<int64_t>(e[0].GetDouble()), static_cast<int64_t>(e[1].GetDouble())};
+      out[i] = {json::to_int64(e[0].GetDouble()), json::to_int64(e[1].GetDouble())};
   }
   return out;
 }
@@ -381,9 +381,9 @@ Result norm_layer(const Value& cfg, const MaybeShape& in, const std::string& cls
   const Value* axis = json::member(cfg, "axis");
   if (axis && axis->IsArray()) {
     for (const auto& a : axis->GetArray())
-      if (a.IsNumber()) axes.push_back(static_cast<int64_t>(a.GetDouble()));
+      if (a.IsNumber()) axes.push_back(json::to_int64(a.GetDouble()));
   } else if (axis && axis->IsNumber()) {
-    axes.push_back(static_cast<int64_t>(axis->GetDouble()));
+    axes.push_back(json::to_int64(axis->GetDouble()));
   } else {
     axes.push_back(-1);
   }
@@ -597,7 +597,7 @@ Result permute(const Value& cfg, const MaybeShape& in) {
   }
   Shape o{(*in)[0]};
   for (const auto& d : dims->GetArray()) {
-    int64_t i = d.IsNumber() ? static_cast<int64_t>(d.GetDouble()) : -1;
+    int64_t i = d.IsNumber() ? json::to_int64(d.GetDouble()) : -1;
     o.push_back(i >= 1 && static_cast<size_t>(i) < in->size() ? (*in)[static_cast<size_t>(i)] : kUnknown);
   }
   r.outputs.push_back(o);
@@ -673,7 +673,7 @@ Result prelu(const Value& cfg, const MaybeShape& in) {
     a.assign(in->begin() + 1, in->end());
     if (const Value* sh = json::member(cfg, "shared_axes"); sh && sh->IsArray())
       for (const auto& x : sh->GetArray()) {
-        int64_t i = x.IsNumber() ? static_cast<int64_t>(x.GetDouble()) : 0;
+        int64_t i = x.IsNumber() ? json::to_int64(x.GetDouble()) : 0;
         if (i >= 1 && static_cast<size_t>(i) <= a.size()) a[static_cast<size_t>(i - 1)] = 1;
       }
   } else {
@@ -694,9 +694,9 @@ Result normalization(const Value& cfg, const MaybeShape& in, const Ctx& ctx) {
   const Value* axis = json::member(cfg, "axis");
   if (axis && axis->IsArray()) {
     for (const auto& a : axis->GetArray())
-      if (a.IsNumber()) axes.push_back(static_cast<int64_t>(a.GetDouble()));
+      if (a.IsNumber()) axes.push_back(json::to_int64(a.GetDouble()));
   } else if (axis && axis->IsNumber()) {
-    axes.push_back(static_cast<int64_t>(axis->GetDouble()));
+    axes.push_back(json::to_int64(axis->GetDouble()));
   } else if (!axis) {
     axes.push_back(-1);
   }
@@ -760,7 +760,7 @@ Result multi_head_attention(const Value& cfg, const std::vector<MaybeShape>& ins
   int64_t heads = json::get_int(cfg, "num_heads").value_or(kUnknown);
   int64_t key_dim = json::get_int(cfg, "key_dim").value_or(kUnknown);
   int64_t value_dim = key_dim;
-  if (const Value* v = json::member(cfg, "value_dim"); v && v->IsNumber()) value_dim = static_cast<int64_t>(v->GetDouble());
+  if (const Value* v = json::member(cfg, "value_dim"); v && v->IsNumber()) value_dim = json::to_int64(v->GetDouble());
   bool bias = bool_of(cfg, "use_bias", true);
   MaybeShape q = ins.size() > 0 ? ins[0] : std::nullopt;
   MaybeShape v = ins.size() > 1 ? ins[1] : std::nullopt;
@@ -1057,8 +1057,8 @@ std::vector<TensorLink> kwarg_tensors(const std::string& kwargs_json, const std:
         (*hist)[2].IsNumber()) {
       TensorLink l;
       l.layer = (*hist)[0].GetString();
-      l.node_index = static_cast<int>((*hist)[1].GetDouble());
-      l.tensor_index = static_cast<int>((*hist)[2].GetDouble());
+      l.node_index = json::to_int((*hist)[1].GetDouble());
+      l.tensor_index = json::to_int((*hist)[2].GetDouble());
       out.push_back(l);
     }
   }

@@ -84,13 +84,13 @@ bool Config::bool_or(std::initializer_list<const char*> keys, bool fallback) con
 std::vector<int64_t> Config::ints(std::initializer_list<const char*> keys, size_t n, int64_t fallback) const {
   const json::Value* v = find(doc_->doc, keys);
   if (!v) return std::vector<int64_t>(n, fallback);
-  if (v->IsNumber()) return std::vector<int64_t>(n, static_cast<int64_t>(v->GetDouble()));
+  if (v->IsNumber()) return std::vector<int64_t>(n, json::to_int64(v->GetDouble()));
   if (v->IsArray()) {
     std::vector<int64_t> out;
     for (const auto& e : v->GetArray()) {
       if (!e.IsNumber())
         throw BadInputError(file_, "layer " + layer_, std::string("config key \"") + *keys.begin() + "\" has a non-integer");
-      out.push_back(static_cast<int64_t>(e.GetDouble()));
+      out.push_back(json::to_int64(e.GetDouble()));
     }
     if (out.size() == 1 && n > 1) out.assign(n, out[0]);
     if (out.size() != n)
@@ -105,11 +105,11 @@ std::optional<std::vector<int64_t>> Config::int_list(const char* key) const {
   const json::Value* v = json::member(doc_->doc, key);
   if (!v || v->IsNull()) return std::nullopt;
   std::vector<int64_t> out;
-  if (v->IsNumber()) return std::vector<int64_t>{static_cast<int64_t>(v->GetDouble())};
+  if (v->IsNumber()) return std::vector<int64_t>{json::to_int64(v->GetDouble())};
   if (!v->IsArray()) throw BadInputError(file_, "layer " + layer_, std::string("config key \"") + key + "\" is not a list");
   for (const auto& e : v->GetArray()) {
     if (!e.IsNumber()) throw BadInputError(file_, "layer " + layer_, std::string("config key \"") + key + "\" has a non-integer");
-    out.push_back(static_cast<int64_t>(e.GetDouble()));
+    out.push_back(json::to_int64(e.GetDouble()));
   }
   return out;
 }
@@ -118,7 +118,7 @@ std::optional<std::vector<int64_t>> Config::shape_list(std::initializer_list<con
   const json::Value* v = find(doc_->doc, keys);
   if (!v || !v->IsArray()) return std::nullopt;
   std::vector<int64_t> out;
-  for (const auto& e : v->GetArray()) out.push_back(e.IsNumber() ? static_cast<int64_t>(e.GetDouble()) : -1);
+  for (const auto& e : v->GetArray()) out.push_back(e.IsNumber() ? json::to_int64(e.GetDouble()) : -1);
   return out;
 }
 
@@ -128,23 +128,23 @@ std::vector<std::pair<int64_t, int64_t>> Config::pairs(const char* key, size_t n
   if (!v || v->IsNull()) return out;
   auto bad = [&] { return BadInputError(file_, "layer " + layer_, std::string("config key \"") + key + "\" is malformed"); };
   if (v->IsNumber()) {
-    int64_t x = static_cast<int64_t>(v->GetDouble());
+    int64_t x = json::to_int64(v->GetDouble());
     out.assign(n, {x, x});
     return out;
   }
   if (!v->IsArray()) throw bad();
   if (n == 1 && v->Size() == 2 && (*v)[0].IsNumber() && (*v)[1].IsNumber()) {  // 1D: (before, after)
-    out[0] = {static_cast<int64_t>((*v)[0].GetDouble()), static_cast<int64_t>((*v)[1].GetDouble())};
+    out[0] = {json::to_int64((*v)[0].GetDouble()), json::to_int64((*v)[1].GetDouble())};
     return out;
   }
   if (v->Size() != n) throw bad();
   for (rapidjson::SizeType i = 0; i < n; ++i) {
     const auto& e = (*v)[i];
     if (e.IsNumber()) {
-      int64_t x = static_cast<int64_t>(e.GetDouble());
+      int64_t x = json::to_int64(e.GetDouble());
       out[i] = {x, x};
     } else if (e.IsArray() && e.Size() == 2 && e[0].IsNumber() && e[1].IsNumber()) {
-      out[i] = {static_cast<int64_t>(e[0].GetDouble()), static_cast<int64_t>(e[1].GetDouble())};
+      out[i] = {json::to_int64(e[0].GetDouble()), json::to_int64(e[1].GetDouble())};
     } else {
       throw bad();
     }

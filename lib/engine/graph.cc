@@ -41,7 +41,7 @@ std::vector<int64_t> shape_from_json(const std::string& text, const std::string&
   if (text.empty()) return out;
   auto doc = json::parse(text, file);
   if (!doc.IsArray()) return out;
-  for (const auto& e : doc.GetArray()) out.push_back(e.IsNumber() ? static_cast<int64_t>(e.GetDouble()) : -1);
+  for (const auto& e : doc.GetArray()) out.push_back(e.IsNumber() ? json::to_int64(e.GetDouble()) : -1);
   return out;
 }
 

@@ -240,7 +240,9 @@ void write(const Model& model, const std::string& path, const WriteOptions& opti
   const std::map<size_t, std::vector<Member>>& nested = built.nested;
   // Weights of nested models: (layer_shapes key of the owning layer, attr below it), for trainable.
   std::map<const Weight*, std::pair<std::string, std::string>> nested_weight;
-  for (const auto& [n, members] : nested) {
+  for (const auto& entry : nested) {
+    const size_t n = entry.first;  // a named copy: C++17 lambdas cannot capture structured bindings
+    const std::vector<Member>& members = entry.second;
     std::function<void(const std::vector<Member>&)> note = [&](const std::vector<Member>& ms) {
       for (const auto& m : ms) {
         for (const auto& [index, attr] : m.weights) nested_weight[&model.layers[n].weights[index]] = {m.key, attr};
