@@ -15,11 +15,7 @@ namespace {
 // time, in one AVX-512 register where the target has them. Channel counts are multiples of 16.
 typedef float V16 __attribute__((vector_size(64)));
 
-inline V16 load(const float* p) {
-  V16 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
+inline void load(V16& v, const float* p) { std::memcpy(&v, p, sizeof v); }  // (no V16 by value: ABI)
 inline void store(float* p, const V16& v) { std::memcpy(p, &v, sizeof v); }
 
 // One input tile: cell[4i + j] points at the C channels of tile cell (i, j) (zeros for padding);
@@ -28,8 +24,11 @@ void input_tile(const float* const cell[16], int64_t C, float* v, int64_t stride
   for (int64_t c = 0; c < C; c += 16) {
     V16 r[16];  // d B
     for (int i = 0; i < 4; ++i) {
-      const V16 d0 = load(cell[4 * i] + c), d1 = load(cell[4 * i + 1] + c);
-      const V16 d2 = load(cell[4 * i + 2] + c), d3 = load(cell[4 * i + 3] + c);
+      V16 d0, d1, d2, d3;
+      load(d0, cell[4 * i] + c);
+      load(d1, cell[4 * i + 1] + c);
+      load(d2, cell[4 * i + 2] + c);
+      load(d3, cell[4 * i + 3] + c);
       r[4 * i] = d0 - d2;
       r[4 * i + 1] = d1 + d2;
       r[4 * i + 2] = d2 - d1;
@@ -51,12 +50,16 @@ void output_tile(const float* m, int64_t stride, int64_t F, const float* bias, b
   for (int64_t f = 0; f < F; f += 16) {
     V16 s0[4], s1[4];  // A^T M
     for (int j = 0; j < 4; ++j) {
-      const V16 m0 = load(m + j * stride + f), m1 = load(m + (4 + j) * stride + f);
-      const V16 m2 = load(m + (8 + j) * stride + f), m3 = load(m + (12 + j) * stride + f);
+      V16 m0, m1, m2, m3;
+      load(m0, m + j * stride + f);
+      load(m1, m + (4 + j) * stride + f);
+      load(m2, m + (8 + j) * stride + f);
+      load(m3, m + (12 + j) * stride + f);
       s0[j] = m0 + m1 + m2;
       s1[j] = m1 - m2 - m3;
     }
-    const V16 b = bias ? load(bias + f) : zero;
+    V16 b = zero;
+    if (bias) load(b, bias + f);
     V16 out[4] = {s0[0] + s0[1] + s0[2] + b, s0[1] - s0[2] - s0[3] + b, s1[0] + s1[1] + s1[2] + b,
                   s1[1] - s1[2] - s1[3] + b};  // (A^T M) A
     for (int k = 0; k < 4; ++k) {
