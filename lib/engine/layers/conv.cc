@@ -103,6 +103,7 @@ class Conv : public Layer {
     if (cp_.rank == 2 && cp_.k == std::vector<int64_t>{3, 3} && cp_.s == std::vector<int64_t>{1, 1} &&
         cp_.d == std::vector<int64_t>{1, 1} && cp_.groups == 1 && Winograd3x3::worthwhile(C, F))
       winograd_ = std::make_unique<Winograd3x3>(kernel_.values.data(), C, F);
+    if (cp_.groups == 1) kernel_.values = {};  // only grouped convolutions read it (its shape stays)
   }
 
   // A following MaxPooling (valid padding, same rank and data format) is computed here: each chunk

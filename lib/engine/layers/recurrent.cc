@@ -44,6 +44,9 @@ class Recurrent : public Layer {
       : rp_(rp), kernel_(std::move(kernel)), rec_(std::move(rec)), bias_(std::move(bias)), rec_bias_(std::move(rec_bias)),
         kernel_w_(kernel_.values.data(), kernel_.shape[0], kernel_.shape[1]) {
     if (rp_.cell == Cell::kLSTM) rec_w_ = GemmWeights(rec_.values.data(), rec_.shape[0], rec_.shape[1]);
+    // The packed copies are what gemm() reads: keep the shapes only (GRU and SimpleRNN read rec_).
+    kernel_.values = {};
+    if (rp_.cell == Cell::kLSTM) rec_.values = {};
   }
 
   int gates() const { return rp_.cell == Cell::kLSTM ? 4 : rp_.cell == Cell::kGRU ? 3 : 1; }
