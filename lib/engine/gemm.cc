@@ -32,12 +32,12 @@ void tile(const float* const* a, const int64_t* seg, int64_t nseg, int64_t L, co
   const __m512 b0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
   const __m512 b1 = bias && kTwo ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
   const float* a_last = a[7];
-#define KM_INIT(i)                                                         \
-  __m512 acc##i##_0 = b0, acc##i##_1 = b1;                                 \
-  const float* a##i = a[i] ? a[i] : a_last;                                \
-  if (accumulate && c[i]) {                                                \
-    acc##i##_0 = _mm512_maskz_loadu_ps(m0, c[i]);                          \
-    if constexpr (kTwo) acc##i##_1 = _mm512_maskz_loadu_ps(m1, c[i] + 16);           \
+#define KM_INIT(i)                                                          \
+  __m512 acc##i##_0 = b0, acc##i##_1 = b1;                                  \
+  const float* a##i = a[i] ? a[i] : a_last;                                 \
+  if (accumulate && c[i]) {                                                 \
+    acc##i##_0 = _mm512_maskz_loadu_ps(m0, c[i]);                           \
+    if constexpr (kTwo) acc##i##_1 = _mm512_maskz_loadu_ps(m1, c[i] + 16);  \
   }
   KM_EACH_ROW(KM_INIT)
 #undef KM_INIT
@@ -47,10 +47,10 @@ void tile(const float* const* a, const int64_t* seg, int64_t nseg, int64_t L, co
     for (int64_t k = off; k < off + L; ++k, w += kPanel) {
       const __m512 w0 = _mm512_loadu_ps(w);
       const __m512 w1 = kTwo ? _mm512_loadu_ps(w + 16) : w0;
-#define KM_FMA(i)                                                 \
-  {                                                               \
-    const __m512 x = _mm512_set1_ps(a##i[k]);                     \
-    acc##i##_0 = _mm512_fmadd_ps(x, w0, acc##i##_0);              \
+#define KM_FMA(i)                                                           \
+  {                                                                         \
+    const __m512 x = _mm512_set1_ps(a##i[k]);                               \
+    acc##i##_0 = _mm512_fmadd_ps(x, w0, acc##i##_0);                        \
     if constexpr (kTwo) acc##i##_1 = _mm512_fmadd_ps(x, w1, acc##i##_1);    \
   }
       KM_EACH_ROW(KM_FMA)
@@ -59,25 +59,25 @@ void tile(const float* const* a, const int64_t* seg, int64_t nseg, int64_t L, co
   }
   if (relu) {
     const __m512 zero = _mm512_setzero_ps();
-#define KM_RELU(i)                                          \
-  acc##i##_0 = _mm512_max_ps(acc##i##_0, zero);             \
+#define KM_RELU(i)                                                          \
+  acc##i##_0 = _mm512_max_ps(acc##i##_0, zero);                             \
   if constexpr (kTwo) acc##i##_1 = _mm512_max_ps(acc##i##_1, zero);
     KM_EACH_ROW(KM_RELU)
 #undef KM_RELU
   }
   if (group > 1) {  // max(later row, earlier row): NaN only from the window's first cell, as in pooling
 #define KM_MAX(i, j)                                                        \
-  acc##i##_0 = _mm512_max_ps(acc##j##_0, acc##i##_0);                      \
+  acc##i##_0 = _mm512_max_ps(acc##j##_0, acc##i##_0);                       \
   if constexpr (kTwo) acc##i##_1 = _mm512_max_ps(acc##j##_1, acc##i##_1);
     KM_MAX(0, 1) KM_MAX(2, 3) KM_MAX(4, 5) KM_MAX(6, 7)
     if (group > 2) { KM_MAX(0, 2) KM_MAX(4, 6) }
     if (group > 4) { KM_MAX(0, 4) }
 #undef KM_MAX
   }
-#define KM_STORE(i)                                                 \
-  if (c[i]) {                                                       \
-    _mm512_mask_storeu_ps(c[i], m0, acc##i##_0);                    \
-    if constexpr (kTwo) _mm512_mask_storeu_ps(c[i] + 16, m1, acc##i##_1);     \
+#define KM_STORE(i)                                                         \
+  if (c[i]) {                                                               \
+    _mm512_mask_storeu_ps(c[i], m0, acc##i##_0);                            \
+    if constexpr (kTwo) _mm512_mask_storeu_ps(c[i] + 16, m1, acc##i##_1);   \
   }
   KM_EACH_ROW(KM_STORE)
 #undef KM_STORE
