@@ -106,9 +106,9 @@ class Conv : public Layer {
     if (cp_.groups == 1) kernel_.values = {};  // only grouped convolutions read it (its shape stays)
   }
 
-  // A following MaxPooling (valid padding, same rank and data format) is computed here: each chunk
-  // of batch items is convolved into a cache-sized scratch buffer and pooled from there, so the
-  // full-size convolution output never goes through memory.
+  // A following MaxPooling (valid padding, same rank and data format) is computed here, so the
+  // full-size convolution output never goes through memory: pooled as the GEMM stores its tiles
+  // (pools_in_gemm), else chunk by chunk of batch items from a cache-sized scratch buffer.
   bool fuse_next(const Layer& next) override {
     MaxPoolWindow w;
     if (pooled_ || !max_pool_window(next, &w) || w.rank != cp_.rank || w.channels_first != cp_.channels_first ||
