@@ -173,9 +173,15 @@ std::map<FileKey, std::string>& refused() {  // key -> the error detail, so a re
 
 }  // namespace
 
-void guard_hdf5_file(const std::string& path, const GuardLimits& limits) {
+void guard_hdf5_file(const std::string& path, const GuardLimits& requested) {
   const char* env = std::getenv("KMODEL_HDF5_GUARD");
   if (env && std::string(env) == "0") return;
+  GuardLimits limits = requested;
+  if (const char* t = std::getenv("KMODEL_HDF5_GUARD_TIMEOUT_MS")) {
+    char* end = nullptr;
+    long ms = std::strtol(t, &end, 10);
+    if (end != t && *end == '\0' && ms >= 100 && ms <= 3600000) limits.timeout_ms = static_cast<int>(ms);
+  }
   struct stat st;
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;  // the caller's open reports it
   FileKey key{st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec, content_hash(path, st.st_size)};
@@ -198,7 +204,7 @@ void guard_hdf5_file(const std::string& path, const GuardLimits& limits) {
       kill(pid, SIGKILL);
       waitpid(pid, &status, 0);
       std::string what = "corrupt HDF5 file: libhdf5 did not finish reading its metadata in " +
-                         std::to_string(limits.timeout_ms / 1000) + " s";
+                         std::to_string(limits.timeout_ms) + " ms";
       refused()[key] = what;
       throw BadInputError(path, "HDF5 metadata", what);
     }
