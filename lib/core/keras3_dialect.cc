@@ -1,6 +1,7 @@
 // Keras 1/2 <-> Keras 3 JSON dialect translation (see keras3_dialect.h).
 #include "core/keras3_dialect.h"
 
+#include <functional>
 #include <map>
 #include <set>
 
@@ -290,6 +291,162 @@ bool is_link(const Value& v) {
   return v.IsArray() && v.Size() >= 3 && v[0].IsString() && v[1].IsNumber() && v[2].IsNumber();
 }
 
+// ------------------------------------------------------------------ node numbering of nested models
+//
+// References to the calls of a nested model (a Functional or Sequential used as a layer) are numbered
+// differently by the two dialects; those of other layers (shared layers included) are not:
+// - tf.keras (engine/functional.py: _should_skip_first_node, get_network_config's node_conversion_map,
+//   which Node.serialize applies to call inputs and to tensors in call kwargs, and get_network_config to
+//   input_layers/output_layers): a nested Functional, or a Sequential that starts with an input layer,
+//   owns a node 0 made when it was built (never serialized), so every reference counts its calls from 1.
+// - Keras 3 (models/functional.py: serialize_node writes keras_history as the call's position among
+//   the calls kept in this model; ops/node.py makes nodes on calls only, ops/function.py none when a
+//   model is built): call arguments count every layer's calls from 0. Only get_config's
+//   node_reindexing_map starts a Functional at 1, for input_layers/output_layers, and
+//   functional_from_config's get_tensor takes that 1 off again (keras PR #19509, issue #19559). A
+//   Keras 3 Sequential is no Functional subclass (models/sequential.py): 0 there too.
+//
+// So per nested model, (tf.keras number) - (Keras 3 number) is `creation` in call arguments, and
+// `creation` minus (1 for a Functional, else 0) in input_layers/output_layers.
+
+struct NestedCalls {
+  bool functional = false;  // Functional / Model; else Sequential
+  bool creation = false;    // tf.keras gives it a node 0 of its own
+  int calls = 0;            // its inbound nodes in this model
+  std::vector<int> call_refs, io_refs;
+};
+
+bool starts_with_input(const Value& model_entry) {
+  const Value* cfg = json::member(model_entry, "config");
+  const Value* layers = cfg && cfg->IsObject() ? json::member(*cfg, "layers") : cfg;
+  if (!layers || !layers->IsArray() || layers->Empty()) return false;
+  const Value& first = (*layers)[0];
+  if (class_of(first) == "InputLayer") return true;
+  const Value* fc = json::member(first, "config");
+  return fc && fc->IsObject() && (fc->HasMember("batch_input_shape") || fc->HasMember("batch_shape"));
+}
+
+// Calls f(layer name, node index) for every tensor reference in v: Keras 3 __keras_tensor__ histories
+// and Keras 1/2 [layer, node, tensor(, kwargs)] lists (with the references inside their kwargs).
+void for_each_ref(Value& v, const std::function<void(const std::string&, Value&)>& f) {
+  if (v.IsObject()) {
+    if (class_of(v) == "__keras_tensor__") {
+      auto c = v.FindMember("config");
+      if (c == v.MemberEnd() || !c->value.IsObject()) return;
+      auto h = c->value.FindMember("keras_history");
+      if (h != c->value.MemberEnd() && is_link(h->value)) f(h->value[0].GetString(), h->value[1]);
+      return;
+    }
+    for (auto& m : v.GetObject()) for_each_ref(m.value, f);
+  } else if (v.IsArray()) {
+    if (is_link(v)) {
+      f(v[0].GetString(), v[1]);
+      for (rapidjson::SizeType i = 3; i < v.Size(); ++i) for_each_ref(v[i], f);
+      return;
+    }
+    for (auto& e : v.GetArray()) for_each_ref(e, f);
+  }
+}
+
+// True when some layer of a model config has an inbound node in Keras 3 form (object) or, with
+// `object_form` false, in Keras 1/2 form (list).
+bool has_node_form(const Value* layers, bool object_form) {
+  if (!layers || !layers->IsArray()) return false;
+  for (const auto& e : layers->GetArray()) {
+    const Value* nodes = json::member(e, "inbound_nodes");
+    if (!nodes || !nodes->IsArray()) continue;
+    for (const auto& n : nodes->GetArray())
+      if (object_form ? n.IsObject() : n.IsArray()) return true;
+  }
+  return false;
+}
+
+// Renumbers, in a translated Functional config (`cfg`, target dialect form), the references to its
+// nested models from the source dialect's numbering to the target's (see above). A nested model whose
+// references do not fit the source numbering (each within its calls, every call referenced) but fit the
+// target's is left as it is, and so is one that fits neither; both are reported.
+void renumber_nested_calls(Value& cfg, bool to_k3, std::vector<std::string>* w) {
+  auto lit = cfg.FindMember("layers");
+  if (lit == cfg.MemberEnd() || !lit->value.IsArray()) return;
+  std::map<std::string, NestedCalls> nested;
+  for (const auto& e : lit->value.GetArray()) {
+    std::string cls = class_of(e);
+    if (!is_model_class(cls)) continue;
+    std::string name = json::get_string(e, "name").value_or("");
+    const Value* c = json::member(e, "config");
+    if (name.empty() && c && c->IsObject()) name = json::get_string(*c, "name").value_or("");
+    NestedCalls n;
+    n.functional = cls != "Sequential";
+    n.creation = n.functional || starts_with_input(e);
+    const Value* nodes = json::member(e, "inbound_nodes");
+    n.calls = nodes && nodes->IsArray() ? static_cast<int>(nodes->Size()) : 0;
+    nested[name] = n;
+  }
+  if (nested.empty()) return;
+
+  bool io = false;
+  std::function<void(const std::string&, Value&)> collect = [&](const std::string& layer, Value& index) {
+    auto it = nested.find(layer);
+    if (it == nested.end() || !index.IsInt()) return;
+    (io ? it->second.io_refs : it->second.call_refs).push_back(index.GetInt());
+  };
+  for (auto& e : lit->value.GetArray())
+    if (e.IsObject() && e.HasMember("inbound_nodes")) for_each_ref(e["inbound_nodes"], collect);
+  io = true;
+  for (const char* k : {"input_layers", "output_layers"})
+    if (cfg.HasMember(k)) for_each_ref(cfg[k], collect);
+
+  // Whether every reference names one of the model's calls when `call_off` / `io_off` is what the
+  // numbering adds to a call's position (and, with `all_used`, every call is referenced).
+  auto fits = [](const NestedCalls& n, int call_off, int io_off, bool all_used) {
+    std::vector<char> used(static_cast<size_t>(n.calls), 0);
+    for (int pass = 0; pass < 2; ++pass) {
+      const std::vector<int>& refs = pass == 0 ? n.call_refs : n.io_refs;
+      int off = pass == 0 ? call_off : io_off;
+      for (int r : refs) {
+        if (r - off < 0 || r - off >= n.calls) return false;
+        used[static_cast<size_t>(r - off)] = 1;
+      }
+    }
+    for (char u : used)
+      if (all_used && !u) return false;
+    return true;
+  };
+  std::map<std::string, std::pair<int, int>> shift;  // per nested model: (call, io) added
+  for (const auto& entry : nested) {
+    const NestedCalls& n = entry.second;
+    int k2_call = n.creation ? 1 : 0, k2_io = n.creation ? 1 : 0;
+    int k3_call = 0, k3_io = n.functional ? 1 : 0;
+    int src_call = to_k3 ? k2_call : k3_call, src_io = to_k3 ? k2_io : k3_io;
+    int dst_call = to_k3 ? k3_call : k2_call, dst_io = to_k3 ? k3_io : k2_io;
+    if (src_call == dst_call && src_io == dst_io) continue;
+    bool src_fits = fits(n, src_call, src_io, true);
+    bool dst_fits = fits(n, dst_call, dst_io, true);
+    if (src_fits || (!dst_fits && fits(n, src_call, src_io, false))) {
+      shift[entry.first] = {dst_call - src_call, dst_io - src_io};
+      continue;
+    }
+    const char* src = to_k3 ? "tf.keras" : "Keras 3";
+    const char* dst = to_k3 ? "Keras 3" : "tf.keras";
+    warn(w, "nested model '" + entry.first + "': node indices of the references to it kept as found (they " +
+                (dst_fits ? std::string("already follow ") + dst + " numbering"
+                          : std::string("follow neither ") + src + " nor " + dst + " numbering") +
+                ")");
+  }
+  if (shift.empty()) return;
+  std::function<void(const std::string&, Value&)> apply = [&](const std::string& layer, Value& index) {
+    auto it = shift.find(layer);
+    if (it == shift.end() || !index.IsInt()) return;
+    index.SetInt(index.GetInt() + (io ? it->second.second : it->second.first));
+  };
+  io = false;
+  for (auto& e : lit->value.GetArray())
+    if (e.IsObject() && e.HasMember("inbound_nodes")) for_each_ref(e["inbound_nodes"], apply);
+  io = true;
+  for (const char* k : {"input_layers", "output_layers"})
+    if (cfg.HasMember(k)) for_each_ref(cfg[k], apply);
+}
+
 Value convert_model_to_k3(const std::string& cls_in, const Value& config, K3Context& ctx, const std::string& prefix,
                           const Shape* input_shape, bool top);
 
@@ -512,6 +669,8 @@ Value convert_model_to_k3(const std::string& cls_in, const Value& config, K3Cont
     for (const char* k : {"input_layers", "output_layers"}) {
       if (config.IsObject() && config.HasMember(k)) cfg.AddMember(str(k, a), Value(config[k], a), a);
     }
+    // Nodes already in Keras 3 form (Keras 3's legacy H5 configs) carry Keras 3 numbers.
+    if (!has_node_form(layers, true)) renumber_nested_calls(cfg, true, ctx.w);
   }
   if (config.IsObject()) {
     static const std::set<std::string> known = {"name", "trainable", "layers", "input_layers", "output_layers",
@@ -705,6 +864,8 @@ Value convert_model_to_k2(const std::string& cls, const Value& config, Alloc& a,
     if (functional) {
       for (const char* k : {"input_layers", "output_layers"})
         if (const Value* v = json::member(config, k)) cfg.AddMember(str(k, a), links_k2(*v, a), a);
+      // Nodes already in Keras 1/2 form carry tf.keras numbers.
+      if (!has_node_form(in_layers, false)) renumber_nested_calls(cfg, false, w);
     } else if (const Value* b = json::member(config, "build_input_shape"); b && !b->IsNull()) {
       cfg.AddMember("build_input_shape", Value(*b, a), a);
     }

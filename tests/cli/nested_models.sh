@@ -14,9 +14,10 @@
 # - predict: the two-level model's outputs (from the H5, its checkpoint-made H5, its SavedModel and its
 #   .keras) equal a NumPy computation of the network from the H5 weights (h5py) to 1e-5; the nested
 #   Functional model (functional) gives identical outputs from the H5 and its .keras, also equal to NumPy.
-#   Each .keras is run twice: as `kmodel convert` writes it (tf.keras node numbers kept) and renumbered
-#   the way Keras 3 numbers nodes (keras/src/models/functional.py: call args count a nested model's calls
-#   from 0; output_layers count a Functional's from 1, a Sequential's from 0).
+#   Each .keras is run twice: as `kmodel convert` writes it (Keras 3 node numbers, checked by
+#   keras3_node_numbering.sh) and with the tf.keras node numbers that kmodel wrote before translating them
+#   (keras/src/models/functional.py: call args count a nested model's calls from 0; output_layers count a
+#   Functional's from 1, a Sequential's from 0; tf.keras counts both from 1 when the model has an input).
 # Env: KMODEL, TESTDATA, SRC.
 set -uo pipefail
 T="$(mktemp -d)"
@@ -171,9 +172,9 @@ sys.exit(0 if ok and len(n) == 14 else 1)
 PY
 
 # ---- predict --------------------------------------------------------------------------------------
-# <m>.k3.keras: <m>.keras with the node numbers Keras 3 itself writes (see the header).
+# <m>.tfnum.keras: <m>.keras with tf.keras node numbers, as older kmodel versions wrote it (see the header).
 for m in functional multi_io; do
-  /usr/bin/python3 - "$T/$m.keras" "$T/$m.k3.keras" <<'PY' || { echo "FAIL: renumbering $m.keras"; fail=1; }
+  /usr/bin/python3 - "$T/$m.keras" "$T/$m.tfnum.keras" <<'PY' || { echo "FAIL: renumbering $m.keras"; fail=1; }
 import json, sys, zipfile
 src = zipfile.ZipFile(sys.argv[1])
 cfg = json.loads(src.read("config.json"))
@@ -187,7 +188,7 @@ def renumber(model):
         if isinstance(v, dict):
             h = v.get("config", {}).get("keras_history") if v.get("class_name") == "__keras_tensor__" else None
             if h and h[0] in nested:
-                h[1] -= 1; changed.append(h[0])
+                h[1] += 1; changed.append(h[0])
             for x in v.values(): walk(x)
         elif isinstance(v, list):
             for x in v: walk(x)
@@ -197,7 +198,7 @@ def renumber(model):
             renumber(l["config"])
     for ref in model["output_layers"]:
         if ref[0] in nested and nested[ref[0]]["class_name"] == "Sequential":
-            ref[1] -= 1; changed.append(ref[0])
+            ref[1] += 1; changed.append(ref[0])
 renumber(cfg["config"])
 with zipfile.ZipFile(sys.argv[2], "w") as out:
     for name in src.namelist():
@@ -206,11 +207,11 @@ sys.exit(0 if changed else 1)
 PY
 done
 # The nested Functional: H5 and .keras give the same outputs, equal to NumPy.
-for src in functional.h5 functional.keras functional.k3.keras; do
+for src in functional.h5 functional.keras functional.tfnum.keras; do
   "$KMODEL" predict "$T/$src" -i "$T/x16.npy" -o "$T/$src.npz" >"$T/log" 2>&1 ||
     { echo "FAIL: predict $src: $(tail -2 "$T/log")"; fail=1; continue; }
 done
-/usr/bin/python3 - "$T/functional.h5" "$T/x16.npy" "$T"/functional.{h5,keras,k3.keras}.npz <<'PY' || { echo "FAIL: predict functional differs"; fail=1; }
+/usr/bin/python3 - "$T/functional.h5" "$T/x16.npy" "$T"/functional.{h5,keras,tfnum.keras}.npz <<'PY' || { echo "FAIL: predict functional differs"; fail=1; }
 import json, sys, h5py, numpy as np
 f = h5py.File(sys.argv[1], "r")
 w = lambda p: f["model_weights/" + p + ":0"][()].astype(np.float64)
@@ -240,7 +241,7 @@ if not ok:
 sys.exit(0 if ok else 1)
 PY
 "$KMODEL" convert "$T/multi_io.h5" "$T/multi_io.sm" --to savedmodel >"$T/log" 2>&1 || { echo "FAIL: multi_io -> sm: $(cat "$T/log")"; fail=1; }
-for src in multi_io.h5 multi_io.ck.h5 multi_io.sm multi_io.keras multi_io.k3.keras; do
+for src in multi_io.h5 multi_io.ck.h5 multi_io.sm multi_io.keras multi_io.tfnum.keras; do
   "$KMODEL" predict "$T/$src" -i "a=$T/x16.npy" -i "b=$T/b8.npy" -o "$T/$src.npz" >"$T/log" 2>&1 ||
     { echo "FAIL: predict $src: $(tail -2 "$T/log")"; fail=1; continue; }
   /usr/bin/python3 - "$T/multi_io.h5" "$T/x16.npy" "$T/b8.npy" "$T/$src.npz" <<'PY' || { echo "FAIL: predict $src differs from NumPy"; fail=1; }

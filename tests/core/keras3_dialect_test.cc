@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -278,4 +279,174 @@ TEST_CASE("keras3 dialect: every Keras 2 H5 config of the corpus survives 2 -> 3
   }
   CHECK(models >= 15);
   CHECK(layers_checked >= 60);
+}
+
+// ---- node numbering of nested models ------------------------------------------------------------
+// tf.keras counts the calls of a nested Functional (or a Sequential with an input layer) from 1 in
+// every reference; Keras 3 from 0 in call arguments, and from 1 only for a Functional in
+// input_layers/output_layers (keras/src/models/functional.py get_config / functional_from_config).
+namespace {
+// Per inbound node of a Keras 3 layer entry, its __keras_tensor__ histories: "[..] [..] | [..]".
+std::string k3_histories(const json::Value& layer) {
+  std::string out;
+  std::function<void(const json::Value&)> walk = [&](const json::Value& v) {
+    if (v.IsObject()) {
+      if (v.HasMember("class_name") && v["class_name"].IsString() &&
+          std::string(v["class_name"].GetString()) == "__keras_tensor__") {
+        out += (out.empty() || out.back() == ' ' ? "" : " ") + json::to_string(v["config"]["keras_history"]);
+        return;
+      }
+      for (const auto& m : v.GetObject()) walk(m.value);
+    } else if (v.IsArray()) {
+      for (const auto& e : v.GetArray()) walk(e);
+    }
+  };
+  for (const auto& node : layer["inbound_nodes"].GetArray()) {
+    if (!out.empty()) out += " | ";
+    walk(node);
+  }
+  return out;
+}
+const json::Value& layer_named(const json::Value& model_config, const std::string& name) {
+  for (const auto& l : model_config["layers"].GetArray())
+    if (l.HasMember("name") && name == l["name"].GetString()) return l;
+  FAIL("no layer " << name);
+  return model_config;
+}
+// Keras 2 Functional: x -> pre (nested Functional) -> seq (nested Sequential with an InputLayer) ->
+// head; `twice` calls pre and seq a second time on y, a shared Dense on both seq outputs, a Sequential
+// without an input layer (numbered from 0 in both dialects) and outputs pre's second call directly.
+std::string nested_k2(bool twice) {
+  std::string inner = R"({"class_name": "Dense", "config": {"name": "NAME", "units": 4, "activation": "linear",
+    "use_bias": true, "dtype": "float32", "trainable": true}})";
+  auto dense = [&](const std::string& name) {
+    std::string s = inner;
+    s.replace(s.find("NAME"), 4, name);
+    return s;
+  };
+  auto input = [](const std::string& name) {
+    return R"({"class_name": "InputLayer", "name": ")" + name + R"(", "inbound_nodes": [], "config": {"name": ")" +
+           name + R"(", "batch_input_shape": [null, 4], "dtype": "float32", "sparse": false, "ragged": false}})";
+  };
+  auto call = [](const std::string& entry, const std::string& name, const std::string& nodes) {
+    return entry.substr(0, entry.size() - 1) + R"(, "name": ")" + name + R"(", "inbound_nodes": )" + nodes + "}";
+  };
+  std::string pre = R"({"class_name": "Functional", "config": {"name": "pre", "layers": [)" + input("p_in") + ", " +
+                    call(dense("p_d"), "p_d", R"([[["p_in", 0, 0, {}]]])") +
+                    R"(], "input_layers": [["p_in", 0, 0]], "output_layers": [["p_d", 0, 0]]}})";
+  std::string seq = R"({"class_name": "Sequential", "config": {"name": "seq", "layers": [
+      {"class_name": "InputLayer", "config": {"name": "s_in", "batch_input_shape": [null, 4], "dtype": "float32",
+       "sparse": false, "ragged": false}}, )" + dense("s_d") + "]}}";
+  std::string bare = R"({"class_name": "Sequential", "config": {"name": "bare", "layers": [)" + dense("b_d") + "]}}";
+  std::string layers = input("x") + ", ";
+  if (!twice) {
+    layers += call(pre, "pre", R"([[["x", 0, 0, {}]]])") + ", " + call(seq, "seq", R"([[["pre", 1, 0, {}]]])") + ", " +
+              call(dense("head"), "head", R"([[["seq", 1, 0, {}]]])");
+    return R"({"class_name": "Functional", "config": {"name": "outer", "layers": [)" + layers +
+           R"(], "input_layers": [["x", 0, 0]], "output_layers": [["head", 0, 0]]}, "keras_version": "2.13.1"})";
+  }
+  layers += input("y") + ", " + call(pre, "pre", R"([[["x", 0, 0, {}]], [["y", 0, 0, {}]]])") + ", " +
+            call(seq, "seq", R"([[["pre", 1, 0, {}]], [["pre", 2, 0, {}]]])") + ", " +
+            call(dense("shared"), "shared", R"([[["seq", 1, 0, {}]], [["seq", 2, 0, {}]]])") + ", " +
+            call(bare, "bare", R"([[["shared", 1, 0, {}]]])") + ", " +
+            R"({"class_name": "Add", "name": "add", "config": {"name": "add", "dtype": "float32", "trainable": true},
+                "inbound_nodes": [[["shared", 0, 0, {}], ["bare", 0, 0, {}]]]})";
+  return R"({"class_name": "Functional", "config": {"name": "outer", "layers": [)" + layers +
+         R"(], "input_layers": [["x", 0, 0], ["y", 0, 0]], "output_layers": [["add", 0, 0], ["pre", 2, 0], ["seq", 1, 0]]},
+         "keras_version": "2.13.1"})";
+}
+}  // namespace
+
+TEST_CASE("keras3 dialect: nested models called once are renumbered both ways", "[keras_v3][keras3_dialect]") {
+  const std::string k2 = nested_k2(false);
+  std::vector<std::string> warnings;
+  std::string k3 = to_keras3_model_config(k2, &warnings);
+  CHECK_FALSE(mentions(warnings, "nested model"));
+  auto d = json::parse(k3, "k3");
+  const auto& cfg = d["config"];
+  CHECK(k3_histories(layer_named(cfg, "pre")) == R"(["x",0,0])");
+  CHECK(k3_histories(layer_named(cfg, "seq")) == R"(["pre",0,0])");   // tf.keras 1 -> 0
+  CHECK(k3_histories(layer_named(cfg, "head")) == R"(["seq",0,0])");  // Sequential with an InputLayer: 1 -> 0
+  CHECK(json::to_string(cfg["output_layers"]) == R"([["head",0,0]])");
+  // The nested model's own graph (plain layers) keeps its numbers.
+  CHECK(k3_histories(layer_named(layer_named(cfg, "pre")["config"], "p_d")) == R"(["p_in",0,0])");
+  CHECK(json::to_string(layer_named(cfg, "pre")["config"]["output_layers"]) == R"([["p_d",0,0]])");
+
+  std::string back = to_keras2_model_config(k3, &warnings);
+  auto b = json::parse(back, "back");
+  CHECK(json::to_string(layer_named(b["config"], "seq")["inbound_nodes"]) == R"([[["pre",1,0,{}]]])");
+  CHECK(json::to_string(layer_named(b["config"], "head")["inbound_nodes"]) == R"([[["seq",1,0,{}]]])");
+  CHECK(json::to_string(b["config"]["output_layers"]) == R"([["head",0,0]])");
+  CHECK_FALSE(mentions(warnings, "nested model"));
+}
+
+TEST_CASE("keras3 dialect: nested models called twice, shared layers and outputs", "[keras_v3][keras3_dialect]") {
+  const std::string k2 = nested_k2(true);
+  std::vector<std::string> warnings;
+  std::string k3 = to_keras3_model_config(k2, &warnings);
+  CHECK_FALSE(mentions(warnings, "nested model"));
+  auto d = json::parse(k3, "k3");
+  const auto& cfg = d["config"];
+  CHECK(k3_histories(layer_named(cfg, "pre")) == R"(["x",0,0] | ["y",0,0])");
+  CHECK(k3_histories(layer_named(cfg, "seq")) == R"(["pre",0,0] | ["pre",1,0])");
+  CHECK(k3_histories(layer_named(cfg, "shared")) == R"(["seq",0,0] | ["seq",1,0])");
+  CHECK(k3_histories(layer_named(cfg, "bare")) == R"(["shared",1,0])");  // a shared Dense: unchanged
+  CHECK(k3_histories(layer_named(cfg, "add")) == R"(["shared",0,0] ["bare",0,0])");  // no input layer: from 0
+  // output_layers: a Functional keeps its tf.keras number (Keras 3 counts it from 1 there too), a
+  // Sequential counts from 0.
+  CHECK(json::to_string(cfg["output_layers"]) == R"([["add",0,0],["pre",2,0],["seq",0,0]])");
+  CHECK(json::to_string(cfg["input_layers"]) == R"([["x",0,0],["y",0,0]])");
+
+  // Keras 3 -> Keras 2 restores every original node index exactly.
+  std::string back = to_keras2_model_config(k3, &warnings);
+  CHECK_FALSE(mentions(warnings, "nested model"));
+  auto b = json::parse(back, "back");
+  auto orig = json::parse(k2, "k2");
+  for (const char* name : {"pre", "seq", "shared", "bare", "add"}) {
+    INFO(name);
+    CHECK(json::to_string(layer_named(b["config"], name)["inbound_nodes"]) ==
+          json::to_string(layer_named(orig["config"], name)["inbound_nodes"]));
+  }
+  CHECK(json::to_string(b["config"]["output_layers"]) == R"([["add",0,0],["pre",2,0],["seq",1,0]])");
+  // Both dialects parse as the same graph for the engine's dialect-aware numbering.
+  CHECK(parse_architecture(k3, "k3").dialect == KerasDialect::kKeras3);
+}
+
+TEST_CASE("keras3 dialect: nested references already in the target numbering are kept and reported",
+          "[keras_v3][keras3_dialect]") {
+  // A .keras written before the numbering was translated: tf.keras numbers in Keras 3 form.
+  std::string k2 = nested_k2(true);
+  std::vector<std::string> warnings;
+  std::string k3 = to_keras3_model_config(k2, &warnings);
+  auto old = json::parse(k3, "k3");
+  std::function<void(json::Value&)> bump = [&](json::Value& v) {
+    if (v.IsObject()) {
+      if (v.HasMember("keras_history")) {
+        auto& h = v["keras_history"];
+        std::string l = h[0].GetString();
+        if (l == "pre" || l == "seq") h[1].SetInt(h[1].GetInt() + 1);
+        return;
+      }
+      for (auto& m : v.GetObject()) bump(m.value);
+    } else if (v.IsArray()) {
+      for (auto& e : v.GetArray()) bump(e);
+    }
+  };
+  for (auto& l : old["config"]["layers"].GetArray()) bump(l["inbound_nodes"]);
+  old["config"]["output_layers"][2][1].SetInt(1);
+  warnings.clear();
+  auto b = json::parse(to_keras2_model_config(json::to_string(old), &warnings), "b");
+  CHECK(mentions(warnings, "nested model 'pre': node indices of the references to it kept as found (they already follow tf.keras numbering)"));
+  CHECK(mentions(warnings, "nested model 'seq'"));
+  CHECK(json::to_string(layer_named(b["config"], "seq")["inbound_nodes"]) == R"([[["pre",1,0,{}]],[["pre",2,0,{}]]])");
+  CHECK(json::to_string(b["config"]["output_layers"]) == R"([["add",0,0],["pre",2,0],["seq",1,0]])");
+
+  // A Keras 2 form config carrying Keras 3 numbers (list-form nodes): kept and reported too.
+  std::string k3nums = nested_k2(false);
+  k3nums.replace(k3nums.find(R"([[["pre", 1, 0, {}]]])"), 21, R"([[["pre", 0, 0, {}]]])");
+  warnings.clear();
+  auto d = json::parse(to_keras3_model_config(k3nums, &warnings), "d");
+  CHECK(mentions(warnings, "nested model 'pre': node indices of the references to it kept as found (they already follow Keras 3 numbering)"));
+  CHECK(k3_histories(layer_named(d["config"], "seq")) == R"(["pre",0,0])");
+  CHECK(k3_histories(layer_named(d["config"], "head")) == R"(["seq",0,0])");  // seq itself still renumbered
 }
