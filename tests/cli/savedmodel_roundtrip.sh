@@ -2,8 +2,9 @@
 # Writing SavedModels (issue 5), proven by structure against the real thing (no TensorFlow here):
 #  A. every Keras SavedModel fixture -> H5 -> SavedModel, and -> SavedModel directly: the same
 #     keras_metadata node paths, identifiers and configs for the model and its layers, the same layer
-#     object children, bit-identical variable values, dtypes and shapes; direct copies keep every
-#     checkpoint key except metrics (keras_api/...); no function nodes are written.
+#     object children, bit-identical variable values, dtypes and shapes; exactly the checkpoint keys of
+#     the real file (metric state zero-initialised), the same trackable nodes (identifier/kind and
+#     children names in breadth-first order; one known alias edge excepted); no function nodes.
 #  B. H5 models of the corpus -> SavedModel -> H5: config (as JSON) and weights bit-exact
 #     (tests/tools/h5_compare.py), covering Sequential, Functional with several inputs, RNNs,
 #     BatchNormalization, convolutions and optimizer state.
@@ -80,6 +81,23 @@ def variables(w, b):
         attrs = b["object_graph"][vid]["attributes"] if vid < len(b["object_graph"]) else []
         keys = [a[2] for a in attrs if a[0] == "VARIABLE_VALUE"]
         out[vid] = (vname, dt, shape, tr, sha.get(keys[0]) if keys else None)
+    return out
+import hashlib
+ZERO_F32 = hashlib.sha256(b"\0\0\0\0").hexdigest()
+FN = ("function", "bare_concrete_function")
+def canon(w):
+    """[(kind or identifier, [(child name, canonical id)])] over the non-function nodes, breadth-first."""
+    og = w["object_graph"]
+    kinds = og["node_kinds"]
+    seen, order = {0: 0}, [0]
+    for i in order:
+        for n, c in og["children"][i]:
+            if kinds[c] not in FN and c not in seen:
+                seen[c] = len(order); order.append(c)
+    out = []
+    for i in order:
+        kind = og["identifiers"][i] if kinds[i] == "user_object" else kinds[i]
+        out.append((kind, [(n, seen[c]) for n, c in og["children"][i] if kinds[c] not in FN]))
     return out
 src_layers, src_keras, src_vars = layer_nodes(src), keras_nodes(src), variables(src, src_b)
 root_md = json.loads(src["root_metadata"])
@@ -166,11 +184,36 @@ for x in ("via_h5", "direct"):
     missing = [h for h in src_opt if h not in new_opt]
     if missing and x == "direct":
         fail("%s: %d variable payloads missing" % (x, len(missing)))
-    if x == "direct":
-        skeys = {e["key"] for e in src_b["entries"] if not e["key"].startswith("keras_api/")}
-        nkeys = {e["key"] for e in new_b["entries"]}
-        if name != "tfnet_lstm_from_sequential_savedmodel_keras" and skeys != nkeys:
-            fail("direct: checkpoint keys differ: only src %s, only new %s" % (sorted(skeys - nkeys), sorted(nkeys - skeys)))
+    # Exactly the checkpoint keys of the real file (metrics, list-wrapper paths, optimizer layout).
+    skeys = sorted(e["key"] for e in src_b["entries"])
+    nkeys = sorted(e["key"] for e in new_b["entries"])
+    if skeys != nkeys:
+        fail("%s: checkpoint keys differ: only src %s, only new %s" % (x, sorted(set(skeys) - set(nkeys)), sorted(set(nkeys) - set(skeys))))
+    # Same bytes, dtype and shape per key where the H5 carries the value; metric state (no H5 home)
+    # is written zero-initialised.
+    se = {e["key"]: e for e in src_b["entries"]}
+    for e in new_b["entries"]:
+        s = se.get(e["key"])
+        if s is None or e["key"] == "_CHECKPOINTABLE_OBJECT_GRAPH":
+            continue
+        if (s["dtype"], s["shape"]) != (e["dtype"], e["shape"]):
+            fail("%s: %s dtype/shape %s vs %s" % (x, e["key"], (e["dtype"], e["shape"]), (s["dtype"], s["shape"])))
+        if e["key"].startswith("keras_api/metrics/"):
+            if e["sha256"] != ZERO_F32:
+                fail("%s: metric %s not zero" % (x, e["key"]))
+        elif s["sha256"] != e["sha256"]:
+            fail("%s: %s bytes differ" % (x, e["key"]))
+    # The same trackable (non-function) nodes: kind/identifier and children names, in the canonical
+    # breadth-first order. Known gap: the custom layer of tfnet_python_func also tracks its `matrix`
+    # as `owned_weight`, an alias neither H5 nor kmodel's IR records.
+    known = {("tfnet_python_func_model_savedmodel_keras", "owned_weight")}
+    cs, cn = canon(src), canon(new)
+    if len(cs) != len(cn):
+        fail("%s: %d trackable nodes vs %d" % (x, len(cn), len(cs)))
+    for i, (a, b) in enumerate(zip(cs, cn)):
+        a_kids = [k for k in a[1] if (name, k[0]) not in known]
+        if a[0] != b[0] or a_kids != b[1]:
+            fail("%s: node %d: %s %s vs %s %s" % (x, i, b[0], b[1], a[0], a[1])); break
 print("ok: %s" % name) if ok else None
 sys.exit(0 if ok else 1)
 PY

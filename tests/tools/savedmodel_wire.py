@@ -137,7 +137,7 @@ def signature(key, buf):
 
 def object_graph(buf):
     nodes = [v for n, _, v in fields(buf) if n == 1]
-    og = {"nodes": len(nodes), "kinds": {}, "variables": [], "children": [], "identifiers": [],
+    og = {"nodes": len(nodes), "kinds": {}, "node_kinds": [], "variables": [], "children": [], "identifiers": [],
           "user_metadata": []}
     for i, node in enumerate(nodes):
         children, kind, ident = [], "unknown", ""
@@ -172,6 +172,7 @@ def object_graph(buf):
                     ident = name
                     og["variables"].append([i, name, dt_name(dtype), shape, trainable])
         og["kinds"][kind] = og["kinds"].get(kind, 0) + 1
+        og["node_kinds"].append(kind)
         og["children"].append(children)
         og["identifiers"].append(ident)
     return og

@@ -17,6 +17,7 @@
 #include "core/layer_shapes.h"
 #include "core/object_graph.h"
 #include "formats/savedmodel/savedmodel_format.h"
+#include "formats/savedmodel/savedmodel_layout.h"
 #include "formats/savedmodel/savedmodel_proto.h"
 #include "io/atomic_output.h"
 #include "io/file_util.h"
@@ -252,12 +253,6 @@ void write(const Model& model, const std::string& path, const WriteOptions& opti
     note(members);
   }
 
-  // Which built node is which layer.
-  std::map<int, size_t> layer_of_node;  // node id -> index in model.layers
-  for (const auto& [name, id] : g.nodes[0].children)
-    if (name.rfind("layer-", 0) == 0) layer_of_node[id] = std::stoul(name.substr(6));
-  const std::vector<std::string> node_path = dotted_paths(g);
-
   // Known layer classes say which of their variables are trainable (H5 does not record it).
   std::map<const Weight*, bool> expected_trainable;
   for (const auto& layer : model.layers) {
@@ -279,6 +274,20 @@ void write(const Model& model, const std::string& path, const WriteOptions& opti
         if (e.attr == attr) expected_trainable[&w] = e.trainable;
     }
   }
+  // What SavedModel serialization tracks beyond save_weights(): list wrappers, keras_api, metrics,
+  // signatures, the optimizer as its class lays itself out (savedmodel_layout.h). Renumbers the nodes.
+  SavedModelLayout layout = add_keras_serialization(built, model, arch, training_config, [&](const Weight* w) {
+    auto et = expected_trainable.find(w);
+    return et != expected_trainable.end() ? et->second : w->trainable;
+  });
+  for (const auto& w : layout.warnings) spdlog::warn("{}: {}", path, w);
+
+  // Which built node is which layer.
+  std::map<int, size_t> layer_of_node;  // node id -> index in model.layers
+  for (const auto& [name, id] : g.nodes[0].children)
+    if (name.rfind("layer-", 0) == 0) layer_of_node[id] = std::stoul(name.substr(6));
+  const std::vector<std::string> node_path = dotted_paths(g);
+
   std::map<int, const Weight*> weight_of_node;
   std::set<int> optimizer_nodes;
   {
@@ -465,6 +474,10 @@ void write(const Model& model, const std::string& path, const WriteOptions& opti
                                                 : (lc ? json::get_string(*lc, "class_name").value_or("") : "");
     layer_meta(node, layer.name, cls, c, layer.name);
   }
+  for (const auto& [node, meta] : layout.metric_metadata) {
+    json::Document d = json::parse(meta, "metric metadata");
+    add_meta(node, "_tf_keras_metric", d);
+  }
   keras::SavedMetadata metadata;
   for (auto& [node, o] : meta_nodes) *metadata.add_nodes() = std::move(o);
 
@@ -508,15 +521,20 @@ void write(const Model& model, const std::string& path, const WriteOptions& opti
       auto et = expected_trainable.find(&w);
       bool trainable = et != expected_trainable.end() ? et->second : w.trainable;
       v->set_trainable(trainable && !optimizer_nodes.count(id));
+      if (layout.trainable.count(id)) v->set_trainable(layout.trainable[id]);
       v->set_name(strip_index(w.name));
       if (optimizer_nodes.count(id) && n.attributes.size() == 1 &&
           n.attributes[0].checkpoint_key.find(".OPTIMIZER_SLOT") == std::string::npos)
         v->set_aggregation(tf::VARIABLE_AGGREGATION_ONLY_FIRST_REPLICA);
+      if (layout.aggregation.count(id)) v->set_aggregation(static_cast<tf::VariableAggregation>(layout.aggregation[id]));
+      if (layout.synchronization.count(id))
+        v->set_synchronization(static_cast<tf::VariableSynchronization>(layout.synchronization[id]));
       continue;
     }
     tf::SavedUserObject* u = o->mutable_user_object();
     std::string ident;
     if (identifier_of.count(id)) ident = identifier_of[id];
+    else if (layout.identifiers.count(id)) ident = layout.identifiers[id];
     else if (id == optimizer_node || (below_optimizer.count(id) && !n.slots.empty())) ident = "optimizer";
     else {
       bool all_digits = !n.children.empty();

@@ -580,35 +580,51 @@ TEST_CASE("nested models: written as tf.keras tracks them, read back into the sa
     // layer-N children over its layers without the InputLayer), head; variables below the nested layers.
     tf::SavedModel pb = sm::load_saved_model(out + "/saved_model.pb");
     const auto& og = pb.meta_graphs(0).object_graph_def();
+    // Edges SavedModel serialization adds (list wrappers, keras_api, signatures) are left out here.
+    const std::set<std::string> wrappers = {"variables", "trainable_variables", "regularization_losses", "keras_api",
+                                            "signatures"};
     auto children = [&](int node) {
-      std::vector<std::pair<std::string, int>> v;
-      for (const auto& c : og.nodes(node).children()) v.emplace_back(c.local_name(), c.node_id());
+      std::vector<std::string> v;
+      for (const auto& c : og.nodes(node).children())
+        if (!wrappers.count(c.local_name())) v.push_back(c.local_name());
       return v;
     };
-    using E = std::vector<std::pair<std::string, int>>;
-    REQUIRE(og.nodes_size() == 12);
-    CHECK(children(0) == E{{"layer-0", 1}, {"layer_with_weights-0", 2}, {"layer-1", 2}, {"layer_with_weights-1", 3}, {"layer-2", 3}});
+    auto child = [&](int node, const std::string& name) {
+      for (const auto& c : og.nodes(node).children())
+        if (c.local_name() == name) return c.node_id();
+      return -1;
+    };
+    using E = std::vector<std::string>;
+    CHECK(children(0) == E{"layer-0", "layer_with_weights-0", "layer-1", "layer_with_weights-1", "layer-2"});
+    const int inner_node = child(0, "layer_with_weights-0");
+    REQUIRE(inner_node == 2);
+    CHECK(child(0, "layer-1") == inner_node);
     CHECK(og.nodes(2).user_object().identifier() == "_tf_keras_sequential");
-    CHECK(children(2) == E{{"layer_with_weights-0", 4}, {"layer-0", 4}, {"layer_with_weights-1", 5}, {"layer-1", 5}});
-    CHECK(children(3) == E{{"kernel", 6}, {"bias", 7}});
-    CHECK(children(4) == E{{"kernel", 8}, {"bias", 9}});
-    CHECK(children(5) == E{{"kernel", 10}, {"bias", 11}});
-    CHECK(og.nodes(10).variable().name() == "dense_b/kernel");
-    CHECK(og.nodes(10).variable().shape().dim_size() == 2);
-    CHECK(og.nodes(10).variable().trainable());
+    CHECK(children(2) == E{"layer_with_weights-0", "layer-0", "layer_with_weights-1", "layer-1"});
+    CHECK(children(child(0, "layer_with_weights-1")) == E{"kernel", "bias"});
+    CHECK(children(child(2, "layer_with_weights-0")) == E{"kernel", "bias"});
+    const int dense_b_node = child(2, "layer_with_weights-1");
+    CHECK(children(dense_b_node) == E{"kernel", "bias"});
+    const int kernel_b = child(dense_b_node, "kernel");
+    REQUIRE(kernel_b >= 0);
+    CHECK(og.nodes(kernel_b).variable().name() == "dense_b/kernel");
+    CHECK(og.nodes(kernel_b).variable().shape().dim_size() == 2);
+    CHECK(og.nodes(kernel_b).variable().trainable());
 
     // keras_metadata: the nested model and its layers, node paths through layer_with_weights edges.
     auto md = sm::load_keras_metadata(out);
     REQUIRE(md);
     std::vector<std::tuple<int, std::string, std::string>> nodes;
-    for (const auto& n : md->nodes()) nodes.emplace_back(n.node_id(), n.node_path(), n.identifier());
+    // Ids of the nested layers come after the root's list wrappers (breadth-first): compared by path.
+    for (const auto& n : md->nodes()) nodes.emplace_back(n.node_id() < 4 ? n.node_id() : -1, n.node_path(), n.identifier());
     CHECK(nodes == std::vector<std::tuple<int, std::string, std::string>>{
                        {0, "root", "_tf_keras_network"},
                        {1, "root.layer-0", "_tf_keras_input_layer"},
                        {2, "root.layer_with_weights-0", "_tf_keras_sequential"},
                        {3, "root.layer_with_weights-1", "_tf_keras_layer"},
-                       {4, "root.layer_with_weights-0.layer_with_weights-0", "_tf_keras_layer"},
-                       {5, "root.layer_with_weights-0.layer_with_weights-1", "_tf_keras_layer"}});
+                       {-1, "root.layer_with_weights-0.layer_with_weights-0", "_tf_keras_layer"},
+                       {-1, "root.layer_with_weights-0.layer_with_weights-1", "_tf_keras_layer"}});
+    CHECK(md->nodes(5).node_id() == dense_b_node);
     json::Document inner = json::parse(md->nodes(2).metadata(), "inner");
     CHECK(json::get_string(inner, "class_name").value_or("") == "Sequential");
     CHECK(json::get_bool(inner, "is_graph_network").value_or(false));
@@ -620,10 +636,13 @@ TEST_CASE("nested models: written as tf.keras tracks them, read back into the sa
 
     // Checkpoint: nested keys mirror the object graph; the values are the weights'.
     io::BundleReader bundle(out + "/variables/variables");
-    const io::BundleEntry* e = bundle.find("layer_with_weights-0/layer_with_weights-1/kernel/.ATTRIBUTES/VARIABLE_VALUE");
+    // As TF names them (first breadth-first path): the nested layers' variables are reached first
+    // through the root's `variables` list (model.variables order), their own layers one level deeper.
+    const io::BundleEntry* e = bundle.find("variables/2/.ATTRIBUTES/VARIABLE_VALUE");
     REQUIRE(e);
     CHECK(bundle.read(*e).data == src.layers[1].weights[2].tensor.load().data);
-    CHECK(bundle.find("layer_with_weights-0/layer_with_weights-0/bias/.ATTRIBUTES/VARIABLE_VALUE"));
+    CHECK(bundle.find("variables/1/.ATTRIBUTES/VARIABLE_VALUE"));
+    CHECK_FALSE(bundle.find("layer_with_weights-0/layer_with_weights-1/kernel/.ATTRIBUTES/VARIABLE_VALUE"));
     CHECK(bundle.find("layer_with_weights-1/kernel/.ATTRIBUTES/VARIABLE_VALUE"));
     CHECK_FALSE(bundle.find("layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE"));
 
