@@ -138,8 +138,15 @@ class Recurrent : public Layer {
           break;
         }
       }
+      if (!mask) {  // every row keeps its new state: swap buffers (the cells overwrite hn and cn)
+        h.swap(hn);
+        if (rp_.cell == Cell::kLSTM) c.swap(cn);
+        if (rp_.return_sequences)
+          for (int64_t b = 0; b < B; ++b) std::copy_n(h.data() + b * U, U, seq.values.data() + (b * T + step) * U);
+        continue;
+      }
       for (int64_t b = 0; b < B; ++b) {
-        const bool keep = !mask || (*mask)[b * T + t];
+        const bool keep = (*mask)[b * T + t];
         if (keep) {
           h.row(b) = hn.row(b);
           if (rp_.cell == Cell::kLSTM) c.row(b) = cn.row(b);
@@ -152,6 +159,7 @@ class Recurrent : public Layer {
         }
       }
     }
+    if (!mask && T > 0) out_prev = h;  // the last output of every row
     std::vector<Array> outs;
     auto mat = [&](const MatR& m) {
       Array a = make_array({B, U});
