@@ -2,6 +2,8 @@
 #include "core/json_util.h"
 
 #include <limits>
+#include <optional>
+#include <string>
 
 #include <rapidjson/error/en.h>
 #include <rapidjson/prettywriter.h>
@@ -36,8 +38,50 @@ void check_depth(std::string_view text, const std::string& file) {
   }
 }
 
+// RapidJSON 1.1's full-precision number parser normalizes a zero significand with clz(0), which is
+// undefined, for a zero with a large exponent ("0e50", "-0.0e99"; UBSan finding by fuzz_json). Zero is
+// zero whatever its exponent, so such exponents are blanked to spaces (same length: error offsets
+// stay right) in a copy of the text; text without them is parsed as it is.
+std::optional<std::string> blank_zero_exponents(std::string_view text) {
+  std::optional<std::string> out;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      continue;
+    }
+    if (c != '-' && !(c >= '0' && c <= '9')) continue;
+    size_t j = i + (c == '-' ? 1 : 0);
+    bool all_zero = true, digits = false;
+    for (; j < text.size() && ((text[j] >= '0' && text[j] <= '9') || text[j] == '.'); ++j) {
+      if (text[j] != '.') digits = true;
+      if (text[j] >= '1' && text[j] <= '9') all_zero = false;
+    }
+    size_t exp_start = j;
+    if (j < text.size() && (text[j] == 'e' || text[j] == 'E')) {
+      ++j;
+      if (j < text.size() && (text[j] == '+' || text[j] == '-')) ++j;
+      while (j < text.size() && text[j] >= '0' && text[j] <= '9') ++j;
+      if (digits && all_zero) {
+        if (!out) out.emplace(text);
+        for (size_t k = exp_start; k < j; ++k) (*out)[k] = ' ';
+      }
+    }
+    i = j - 1;
+  }
+  return out;
+}
+
 Document parse(std::string_view text, const std::string& file) {
   check_depth(text, file);
+  std::optional<std::string> safe = blank_zero_exponents(text);
+  if (safe) text = *safe;
   Document doc;
   constexpr unsigned kFlags = rapidjson::kParseNanAndInfFlag | rapidjson::kParseFullPrecisionFlag;
   doc.Parse<kFlags>(text.data(), text.size());
