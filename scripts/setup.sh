@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config ccache
   libcli11-dev libhdf5-dev libprotobuf-dev protobuf-compiler rapidjson-dev libspdlog-dev catch2
   libleveldb-dev libsnappy-dev libzip-dev libeigen3-dev zlib1g-dev
-  python3-h5py python3-numpy hdf5-tools unzip zip
+  python3-h5py python3-numpy hdf5-tools unzip zip time
   clang libclang-rt-14-dev
 )
 

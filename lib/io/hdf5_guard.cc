@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cinttypes>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -117,6 +119,36 @@ herr_t visit_link(hid_t group, const char* name, const H5L_info_t* info, void* d
   return 0;
 }
 
+// The probe's exit status when libhdf5 ran out of the memory the probe allows it (see below).
+constexpr int kExitTooMuchMemory = 3;
+constexpr uint64_t kProbeMemoryHeadroom = uint64_t{1} << 30;  // bytes libhdf5 may allocate in the probe
+
+// The process's current data segment size (VmData, private writable mappings), in bytes; 0 if unknown.
+uint64_t current_data_bytes() {
+  FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) return 0;
+  char line[256];
+  uint64_t kb = 0;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "VmData: %" SCNu64 " kB", &kb) == 1) break;
+  std::fclose(f);
+  return kb * 1024;
+}
+
+herr_t note_resource_error(unsigned, const H5E_error2_t* e, void* flag) {
+  if (e->maj_num == H5E_RESOURCE) *static_cast<bool*>(flag) = true;
+  return 0;
+}
+
+// libhdf5 reports a failed allocation as an H5E_RESOURCE error: corrupt sizes asked for more than the
+// probe's headroom (e.g. a vlen attribute claiming gigabytes in an 11 KB file). The file is refused.
+herr_t exit_on_resource_error(hid_t stack, void*) {
+  bool resource = false;
+  H5Ewalk2(stack, H5E_WALK_DOWNWARD, note_resource_error, &resource);
+  if (resource) _exit(kExitTooMuchMemory);
+  return 0;
+}
+
 [[noreturn]] void child_walk(const std::string& path, const GuardLimits& limits) {
   if (__sanitizer_set_death_callback) __sanitizer_set_death_callback(nullptr);
   for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL}) signal(sig, SIG_DFL);
@@ -127,7 +159,13 @@ herr_t visit_link(hid_t group, const char* name, const H5L_info_t* info, void* d
     dup2(devnull, 1);
     dup2(devnull, 2);
   }
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  // Bound what libhdf5 may allocate here: corrupt metadata can make it ask for gigabytes. The limit is
+  // relative to the current data size (ASan builds reserve terabytes of shadow up front).
+  if (uint64_t data = current_data_bytes()) {
+    struct rlimit cap = {data + kProbeMemoryHeadroom, data + kProbeMemoryHeadroom};
+    setrlimit(RLIMIT_DATA, &cap);
+  }
+  H5Eset_auto2(H5E_DEFAULT, exit_on_resource_error, nullptr);
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
   hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl);
@@ -218,6 +256,12 @@ void guard_hdf5_file(const std::string& path, const GuardLimits& requested) {
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
     probed().insert(key);
     return;
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == kExitTooMuchMemory) {
+    std::string what = "corrupt HDF5 file: libhdf5 would need more than " +
+                       std::to_string(kProbeMemoryHeadroom >> 20) + " MiB to read its metadata";
+    refused()[key] = what;
+    throw BadInputError(path, "HDF5 metadata", what);
   }
   std::string how = WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
                                         : "exit status " + std::to_string(WEXITSTATUS(status));
