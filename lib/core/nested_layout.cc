@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/object_graph.h"
+#include "core/weight_matching.h"
 #include "kmodel/error.h"
 
 namespace kmodel::nested {
@@ -16,17 +17,6 @@ struct PendingWeight {
   std::vector<std::string> comps;  // path below the current container, first = a layer name
 };
 
-std::vector<std::string> split_path(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (true) {
-    size_t pos = s.find('/', start);
-    out.push_back(s.substr(start, pos == std::string::npos ? std::string::npos : pos - start));
-    if (pos == std::string::npos) break;
-    start = pos + 1;
-  }
-  return out;
-}
 
 std::string join_path(const std::vector<std::string>& comps, size_t from) {
   std::string out;

@@ -8,18 +8,6 @@
 namespace kmodel {
 namespace {
 
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (true) {
-    size_t pos = s.find('/', start);
-    out.push_back(s.substr(start, pos == std::string::npos ? std::string::npos : pos - start));
-    if (pos == std::string::npos) break;
-    start = pos + 1;
-  }
-  return out;
-}
-
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
@@ -43,12 +31,24 @@ std::string strip_suffix_index(std::string s) {
 
 }  // namespace
 
+std::vector<std::string> split_path(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    size_t pos = s.find('/', start);
+    out.push_back(s.substr(start, pos == std::string::npos ? std::string::npos : pos - start));
+    if (pos == std::string::npos) break;
+    start = pos + 1;
+  }
+  return out;
+}
+
 std::string canonical_weight_key(const std::string& layer, const std::string& attr, const std::string& name) {
   std::string s = strip_suffix_index(attr.empty() ? name : attr);
   // Checkpoint keys: ".../.ATTRIBUTES/VARIABLE_VALUE".
   auto attrs = s.find("/.ATTRIBUTES/");
   if (attrs != std::string::npos) s.resize(attrs);
-  auto parts = split(s);
+  auto parts = split_path(s);
   if (parts.size() > 1 && !layer.empty() && parts[0] == layer) parts.erase(parts.begin());
   if (parts.size() == 1 && !layer.empty() && parts[0].rfind(layer + "_", 0) == 0 && parts[0].size() > layer.size() + 1)
     parts[0] = parts[0].substr(layer.size() + 1);  // Keras 1: "dense_1_W" -> "W"

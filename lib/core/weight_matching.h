@@ -15,6 +15,9 @@
 
 namespace kmodel {
 
+// "a/b/c" -> {"a", "b", "c"} (empty components kept: "a//b" -> {"a", "", "b"}).
+std::vector<std::string> split_path(const std::string& s);
+
 // Canonical key of a weight below its layer: "kernel", "bias", "forward/kernel", "dense_1/kernel"
 // (nested model), "W_i" (Keras 1). Works from Weight::attr when set, else from Weight::name.
 std::string canonical_weight_key(const std::string& layer, const std::string& attr, const std::string& name);
