@@ -39,10 +39,43 @@ void check_depth(std::string_view text, const std::string& file) {
 }
 
 // RapidJSON 1.1's full-precision number parser normalizes a zero significand with clz(0), which is
-// undefined, for a zero with a large exponent ("0e50", "-0.0e99"; UBSan finding by fuzz_json). Zero is
-// zero whatever its exponent, so such exponents are blanked to spaces (same length: error offsets
-// stay right) in a copy of the text; text without them is parsed as it is.
-std::optional<std::string> blank_zero_exponents(std::string_view text) {
+// undefined, for a zero literal it cannot take its fast path on: a large exponent ("-0e50") or many
+// fraction digits ("0.000...0", 23 or more); UBSan findings by fuzz_json. Zero is zero whatever its
+// digits, so every valid zero literal with a fraction or exponent is rewritten to "0.0" (a double, as
+// before) padded with spaces to the same length, so error offsets stay right, in a copy of the text;
+// text without such literals is parsed as it is. Invalid literals ("0.e5") are left for the parser to
+// reject.
+namespace {
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// Length of the valid JSON number at `i` whose digits are all zero and which has a fraction or an
+// exponent; 0 if there is none.
+size_t zero_double_literal_length(std::string_view text, size_t i) {
+  size_t j = i;
+  if (j < text.size() && text[j] == '-') ++j;
+  if (j >= text.size() || text[j] != '0') return 0;
+  ++j;
+  bool is_double = false;
+  if (j < text.size() && text[j] == '.') {
+    size_t digits_start = ++j;
+    while (j < text.size() && text[j] == '0') ++j;
+    if (j == digits_start || (j < text.size() && is_digit(text[j]))) return 0;
+    is_double = true;
+  }
+  if (j < text.size() && (text[j] == 'e' || text[j] == 'E')) {
+    ++j;
+    if (j < text.size() && (text[j] == '+' || text[j] == '-')) ++j;
+    size_t digits_start = j;
+    while (j < text.size() && is_digit(text[j])) ++j;
+    if (j == digits_start) return 0;
+    is_double = true;
+  }
+  if (!is_double || (j < text.size() && is_digit(text[j]))) return 0;
+  return j - i;
+}
+}  // namespace
+
+std::optional<std::string> normalize_zero_literals(std::string_view text) {
   std::optional<std::string> out;
   bool in_string = false;
   for (size_t i = 0; i < text.size(); ++i) {
@@ -56,23 +89,18 @@ std::optional<std::string> blank_zero_exponents(std::string_view text) {
       in_string = true;
       continue;
     }
-    if (c != '-' && !(c >= '0' && c <= '9')) continue;
-    size_t j = i + (c == '-' ? 1 : 0);
-    bool all_zero = true, digits = false;
-    for (; j < text.size() && ((text[j] >= '0' && text[j] <= '9') || text[j] == '.'); ++j) {
-      if (text[j] != '.') digits = true;
-      if (text[j] >= '1' && text[j] <= '9') all_zero = false;
+    if (c != '-' && !is_digit(c)) continue;
+    size_t len = zero_double_literal_length(text, i);
+    const std::string_view zero = c == '-' ? "-0.0" : "0.0";
+    if (len > zero.size()) {
+      if (!out) out.emplace(text);
+      for (size_t k = 0; k < len; ++k) (*out)[i + k] = k < zero.size() ? zero[k] : ' ';
     }
-    size_t exp_start = j;
-    if (j < text.size() && (text[j] == 'e' || text[j] == 'E')) {
+    // Skip the rest of this token (a number, or digits inside a bare word).
+    size_t j = i + 1;
+    while (j < text.size() && (is_digit(text[j]) || text[j] == '.' || text[j] == 'e' || text[j] == 'E' ||
+                               text[j] == '+' || text[j] == '-'))
       ++j;
-      if (j < text.size() && (text[j] == '+' || text[j] == '-')) ++j;
-      while (j < text.size() && text[j] >= '0' && text[j] <= '9') ++j;
-      if (digits && all_zero) {
-        if (!out) out.emplace(text);
-        for (size_t k = exp_start; k < j; ++k) (*out)[k] = ' ';
-      }
-    }
     i = j - 1;
   }
   return out;
@@ -80,7 +108,7 @@ std::optional<std::string> blank_zero_exponents(std::string_view text) {
 
 Document parse(std::string_view text, const std::string& file) {
   check_depth(text, file);
-  std::optional<std::string> safe = blank_zero_exponents(text);
+  std::optional<std::string> safe = normalize_zero_literals(text);
   if (safe) text = *safe;
   Document doc;
   constexpr unsigned kFlags = rapidjson::kParseNanAndInfFlag | rapidjson::kParseFullPrecisionFlag;

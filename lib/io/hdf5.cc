@@ -25,7 +25,29 @@ std::string trim_nul(const char* p, size_t n) {
 [[noreturn]] void fail(const std::string& where, const std::string& what) {
   throw BadInputError("", where, what);
 }
+
+// Size of the file `obj` lives in, 0 when unknown.
+hsize_t containing_file_size(hid_t obj) {
+  hid_t file = H5Iget_file_id(obj);
+  if (file < 0) return 0;
+  hsize_t size = 0;
+  if (H5Fget_filesize(file, &size) < 0) size = 0;
+  H5Fclose(file);
+  return size;
+}
 }  // namespace
+
+bool attribute_exceeds_file(hid_t file_type, hssize_t count, hsize_t file_size) {
+  if (count <= 0 || file_size == 0) return false;
+  // Attribute data is never chunked, compressed or filled: it is stored in full (in the object header
+  // or the dense attribute heap). A variable-length element is at least 8 bytes on disk (length and
+  // heap reference), so a declared size beyond the file's is corrupt metadata, which libhdf5 1.10
+  // would otherwise follow element by element through the global heap.
+  size_t element = H5Tget_size(file_type);
+  if (H5Tget_class(file_type) == H5T_VLEN || H5Tis_variable_str(file_type) > 0) element = std::max<size_t>(element, 8);
+  if (element == 0) return false;
+  return static_cast<hsize_t>(count) > file_size / element;
+}
 
 void silence_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
 
@@ -174,6 +196,8 @@ std::vector<std::string> read_string_list_attr(hid_t obj, const std::string& nam
   hssize_t count = H5Sget_simple_extent_npoints(space.get());
   if (count < 0 || static_cast<hsize_t>(count) > kMaxAttrElements) fail(loc, "attribute has an absurd size");
   if (count == 0) return {};  // h5py stores [] as an empty float64 array
+  if (attribute_exceeds_file(type.get(), count, containing_file_size(attr.get())))
+    fail(loc, "attribute declares " + std::to_string(count) + " elements, more than the file can hold");
   if (H5Tget_class(type.get()) != H5T_STRING) fail(loc, "expected a string attribute");
   H5T_cset_t cset = H5Tget_cset(type.get());
   std::vector<std::string> out;

@@ -48,6 +48,10 @@ class Handle {
   hid_t id_ = H5I_INVALID_HID;
 };
 
+// True when an attribute of `file_type` with `count` elements cannot fit in a file of `file_size`
+// bytes (attribute data is always stored in full), i.e. its dataspace is corrupt. False if unknown.
+bool attribute_exceeds_file(hid_t file_type, hssize_t count, hsize_t file_size);
+
 // True if the file starts with the HDF5 signature (at offset 0, 512, 1024, ...).
 bool has_hdf5_signature(const std::string& path);
 

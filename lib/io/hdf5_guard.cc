@@ -2,13 +2,16 @@
 #include "io/hdf5_guard.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -22,6 +25,7 @@
 
 #include <hdf5.h>
 
+#include "io/hdf5.h"
 #include "kmodel/error.h"
 
 // Sanitizer runtimes (ASan, libFuzzer) install a death callback that must not run in the child.
@@ -35,6 +39,7 @@ constexpr hssize_t kMaxAttrElements = hssize_t{1} << 24;
 struct Walk {
   uint64_t data_left;
   uint64_t max_dataset;
+  hsize_t file_size;
 };
 
 // Reads a selection-sized buffer of `space` in `file_type`'s native form through `read`.
@@ -57,14 +62,15 @@ void read_native(hid_t file_type, hid_t space, uint64_t max_bytes, ReadFn read) 
   H5Tclose(mem);
 }
 
-herr_t visit_attr(hid_t loc, const char* name, const H5A_info_t*, void*) {
+herr_t visit_attr(hid_t loc, const char* name, const H5A_info_t*, void* data) {
   hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
   if (attr < 0) return 0;
   hid_t type = H5Aget_type(attr);
   hid_t space = H5Aget_space(attr);
   if (type >= 0 && space >= 0) {
     hssize_t n = H5Sget_simple_extent_npoints(space);
-    if (n >= 0 && n <= kMaxAttrElements)
+    // The readers refuse attributes larger than the file before reading them; so does the walk.
+    if (n >= 0 && n <= kMaxAttrElements && !attribute_exceeds_file(type, n, static_cast<Walk*>(data)->file_size))
       read_native(type, space, uint64_t{1} << 30, [&](hid_t mem, void* buf) { return H5Aread(attr, mem, buf); });
   }
   if (space >= 0) H5Sclose(space);
@@ -75,7 +81,7 @@ herr_t visit_attr(hid_t loc, const char* name, const H5A_info_t*, void*) {
 
 void walk_object(hid_t obj, Walk& w) {
   hsize_t idx = 0;
-  H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_NATIVE, &idx, visit_attr, nullptr);
+  H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_NATIVE, &idx, visit_attr, &w);
   H5I_type_t kind = H5Iget_type(obj);
   if (kind != H5I_DATASET) return;
   hid_t type = H5Dget_type(obj);
@@ -149,7 +155,10 @@ herr_t exit_on_resource_error(hid_t stack, void*) {
   return 0;
 }
 
-[[noreturn]] void child_walk(const std::string& path, const GuardLimits& limits) {
+[[noreturn]] void child_walk(const std::string& path, const GuardLimits& limits, pid_t parent, hsize_t file_size) {
+  // A probe never outlives its parent (a killed kmodel must not leave libhdf5 spinning).
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(0);
   if (__sanitizer_set_death_callback) __sanitizer_set_death_callback(nullptr);
   for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL}) signal(sig, SIG_DFL);
   struct rlimit no_core = {0, 0};
@@ -170,7 +179,7 @@ herr_t exit_on_resource_error(hid_t stack, void*) {
   H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
   hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl);
   if (f < 0) _exit(0);  // refused cleanly: the parent's own open reports it
-  Walk w{limits.data_budget_bytes, limits.max_dataset_bytes};
+  Walk w{limits.data_budget_bytes, limits.max_dataset_bytes, file_size};
   hid_t root = H5Gopen2(f, "/", H5P_DEFAULT);
   if (root >= 0) {
     walk_object(root, w);
@@ -227,30 +236,59 @@ void guard_hdf5_file(const std::string& path, const GuardLimits& requested) {
   if (probed().count(key)) return;
   if (auto it = refused().find(key); it != refused().end()) throw BadInputError(path, "HDF5 metadata", it->second);
 
+  // The child holds the write end of a pipe it never writes: its exit (or death) closes it, which
+  // wakes the parent's poll at once, with the timeout as poll's own.
+  int exit_pipe[2];
+  if (pipe2(exit_pipe, O_CLOEXEC) != 0)
+    throw IoError(path, std::string("cannot create a pipe to probe the HDF5 file: ") + std::strerror(errno));
   fflush(nullptr);
+  const pid_t parent = getpid();
   pid_t pid = fork();
-  if (pid < 0) throw IoError(path, std::string("cannot fork to probe the HDF5 file: ") + std::strerror(errno));
-  if (pid == 0) child_walk(path, limits);
+  if (pid < 0) {
+    int err = errno;
+    close(exit_pipe[0]);
+    close(exit_pipe[1]);
+    throw IoError(path, std::string("cannot fork to probe the HDF5 file: ") + std::strerror(err));
+  }
+  if (pid == 0) {
+    close(exit_pipe[0]);
+    child_walk(path, limits, parent, static_cast<hsize_t>(st.st_size));
+  }
+  close(exit_pipe[1]);
 
   int status = 0;
-  long waited_us = 0, step_us = 50;
+  struct timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
   for (;;) {
     pid_t r = waitpid(pid, &status, WNOHANG);
     if (r == pid) break;
-    if (r < 0 && errno != EINTR) throw IoError(path, "lost the HDF5 probe process");
-    if (waited_us / 1000 >= limits.timeout_ms) {
+    if (r < 0 && errno != EINTR) {
+      close(exit_pipe[0]);
+      throw IoError(path, "lost the HDF5 probe process");
+    }
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long elapsed_ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+    if (elapsed_ms >= limits.timeout_ms) {
       kill(pid, SIGKILL);
       waitpid(pid, &status, 0);
+      close(exit_pipe[0]);
       std::string what = "corrupt HDF5 file: libhdf5 did not finish reading its metadata in " +
                          std::to_string(limits.timeout_ms) + " ms";
       refused()[key] = what;
       throw BadInputError(path, "HDF5 metadata", what);
     }
-    struct timespec ts = {0, step_us * 1000};
-    nanosleep(&ts, nullptr);
-    waited_us += step_us;
-    if (step_us < 20000) step_us *= 2;
+    // Hang-up means the child is exiting; a process forked elsewhere meanwhile may hold a copy of the
+    // write end, so the wait is also sliced and waitpid stays the authority.
+    struct pollfd pfd = {exit_pipe[0], POLLIN, 0};
+    int slice = static_cast<int>(std::min<long>(limits.timeout_ms - elapsed_ms, 100));
+    if (poll(&pfd, 1, slice) > 0 && (pfd.revents & (POLLHUP | POLLIN | POLLERR))) {
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      break;
+    }
   }
+  close(exit_pipe[0]);
   if (probed().size() >= kMaxCached) probed().clear();
   if (refused().size() >= kMaxCached) refused().clear();
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {

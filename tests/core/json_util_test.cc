@@ -23,6 +23,22 @@ TEST_CASE("json::parse reads zeros with any exponent as zero, and leaves strings
   CHECK(std::string(doc["s"].GetString()) == "0e50");
 }
 
+TEST_CASE("json::parse reads zeros with many fraction digits as the double zero", "[core][json]") {
+  // 33 fraction digits: beyond RapidJSON's fast path, the second clz(0) route found by fuzz_json.
+  auto doc = json::parse(R"([0.000000000000000000000000000000000, -0.00000000000000000000000000e-5, 0.0, 0, 1.00000000000000000000000000000001])", "t.json");
+  REQUIRE(doc.Size() == 5);
+  for (int i : {0, 1, 2}) {
+    CHECK(doc[i].IsDouble());
+    CHECK(doc[i].GetDouble() == 0.0);
+  }
+  CHECK(std::signbit(doc[1].GetDouble()));
+  CHECK(doc[3].IsInt());
+  CHECK(doc[4].GetDouble() == 1.0);
+  // Invalid zero literals stay invalid.
+  for (const char* bad : {"[0.e5]", "[00.0]", "[0.0e]", "[-.0]", "[0.00000000000000000000000000000000x]"})
+    CHECK_THROWS_AS(json::parse(bad, "t.json"), BadInputError);
+}
+
 TEST_CASE("json::parse keeps error offsets when it blanks exponents", "[core][json]") {
   try {
     json::parse("[0e50, ]", "t.json");

@@ -24,6 +24,7 @@ std::string temp_h5() {
 }
 const std::string kGood = std::string(KMODEL_TESTDATA) + "/h5/fml_keras_3layer_h5__keras_3layer.h5";
 const std::string kCrash = std::string(KMODEL_TESTDATA) + "/regressions/h5_vlen_attr_global_heap_segv.h5";
+const std::string kHang = std::string(KMODEL_TESTDATA) + "/regressions/h5_vlen_attr_global_heap_hang.h5";
 }  // namespace
 
 TEST_CASE("hdf5_guard: a good file passes and opens", "[io][hdf5_guard]") {
@@ -66,4 +67,39 @@ TEST_CASE("hdf5_guard: a probe with a zero data budget still walks metadata", "[
   }
   REQUIRE_THROWS_AS(kmodel::io::h5::guard_hdf5_file(copy, limits), kmodel::BadInputError);
   std::remove(copy.c_str());
+}
+
+TEST_CASE("hdf5_guard: a file on which libhdf5 never returns is refused at the timeout", "[io][hdf5_guard]") {
+  kmodel::io::h5::GuardLimits limits;
+  limits.timeout_ms = 400;
+  auto start = std::chrono::steady_clock::now();
+  try {
+    kmodel::io::h5::guard_hdf5_file(kHang, limits);
+    FAIL("guard accepted a file on which libhdf5 loops");
+  } catch (const kmodel::BadInputError& e) {
+    REQUIRE(std::string(e.what()).find("did not finish reading its metadata in 400 ms") != std::string::npos);
+  }
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  REQUIRE(ms >= 400);
+  REQUIRE(ms < 5000);  // the probe was killed, not waited for
+}
+
+TEST_CASE("hdf5: attributes declaring more elements than the file holds are recognised", "[io][hdf5]") {
+  using kmodel::io::h5::attribute_exceeds_file;
+  hid_t vlen_str = H5Tcopy(H5T_C_S1);
+  H5Tset_size(vlen_str, H5T_VARIABLE);
+  hid_t fixed_str = H5Tcopy(H5T_C_S1);
+  H5Tset_size(fixed_str, 64);
+  // A vlen element takes at least 8 bytes on disk, a fixed string its size.
+  REQUIRE_FALSE(attribute_exceeds_file(vlen_str, 1, 11861));
+  REQUIRE_FALSE(attribute_exceeds_file(vlen_str, 1482, 11861));
+  REQUIRE(attribute_exceeds_file(vlen_str, 1483, 11861));
+  REQUIRE_FALSE(attribute_exceeds_file(fixed_str, 185, 11861));
+  REQUIRE(attribute_exceeds_file(fixed_str, 186, 11861));
+  REQUIRE(attribute_exceeds_file(H5T_NATIVE_FLOAT, hssize_t{1} << 40, uint64_t{1} << 30));
+  // Unknown file size or an empty attribute: no verdict.
+  REQUIRE_FALSE(attribute_exceeds_file(vlen_str, 1000000, 0));
+  REQUIRE_FALSE(attribute_exceeds_file(vlen_str, 0, 10));
+  H5Tclose(vlen_str);
+  H5Tclose(fixed_str);
 }
