@@ -50,8 +50,11 @@ for h in "${HARNESSES[@]}"; do
   set -e
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
   execs=${execs:-0}
-  printf '%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$h" "$SECS" "$execs" >>"$F/executions.tsv"
-  total=$(awk -F'\t' -v h="$h" '$2==h {s+=$4} END {print s+0}' "$F/executions.tsv")
+  # Columns: time, harness, seconds, executions, outcome (ok / crash). A run that stops at a crash
+  # mostly replays the corpus, so the totals count finished runs only.
+  outcome=ok; [ $rc -ne 0 ] && outcome=crash
+  printf '%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$h" "$SECS" "$execs" "$outcome" >>"$F/executions.tsv"
+  total=$(awk -F'\t' -v h="$h" '$2==h && $5!="crash" {s+=$4} END {print s+0}' "$F/executions.tsv")
   if [ $rc -ne 0 ]; then
     status=1
     echo "$h: CRASH after $execs executions (rc=$rc): $(grep -m1 -o "$F/artifacts/[^ ]*" "$log" || echo "see $log")"
