@@ -42,9 +42,10 @@ for h in "${HARNESSES[@]}"; do
   mkdir -p "$F/corpus/$h"
   log="$F/logs/$h.log"
   maxlen=65536; [ "$h" = fuzz_savedmodel ] && maxlen=131072
+  dict=(); [ -f "$F/seeds/dicts/$h.dict" ] && dict=(-dict="$F/seeds/dicts/$h.dict")  # made by make_seeds.py
   set +e
   # Each input must finish in 25 s, stay under 2 GiB RSS, and make no single allocation over 1 GiB.
-  "$BIN/$h" -max_total_time="$SECS" -timeout=25 -rss_limit_mb=2048 -malloc_limit_mb=1024 -max_len=$maxlen \
+  "$BIN/$h" -max_total_time="$SECS" -timeout=25 -rss_limit_mb=2048 -malloc_limit_mb=1024 -max_len=$maxlen "${dict[@]}" \
     -print_final_stats=1 -artifact_prefix="$F/artifacts/$h-" "$F/corpus/$h" "$F/seeds/$h" >"$log" 2>&1
   rc=$?
   set -e

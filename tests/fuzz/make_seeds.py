@@ -1,11 +1,18 @@
 #!/usr/bin/python3
 """Builds the seed corpora of the libFuzzer harnesses from testdata/ (deterministic).
 
-usage: make_seeds.py TESTDATA OUTDIR    -> OUTDIR/<harness>/<seed files>
+usage: make_seeds.py TESTDATA OUTDIR    -> OUTDIR/<harness>/<seed files>, OUTDIR/dicts/<harness>.dict
+
+The JSON harness also gets a libFuzzer dictionary: the object keys and short strings that occur at
+least twice in testdata's JSON, and every Keras class name kmodel registers (lib/core/keras_classes.cc),
+each as a quoted JSON string, so mutations can splice in the words the readers look for.
 """
+import collections
 import glob
 import io
+import json
 import os
+import re
 import struct
 import sys
 import zipfile
@@ -28,6 +35,39 @@ def npy(shape, descr, payload):
     header = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape)
     header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
     return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + payload
+
+
+def dict_line(token):
+    quoted = json.dumps(token)  # the JSON string literal, quotes included
+    esc = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "\\x%02x" % ord(c) for c in quoted)
+    return '"%s"' % esc
+
+
+def json_dictionary(td):
+    counts = collections.Counter()
+
+    def walk(v):
+        if isinstance(v, dict):
+            for k, x in v.items():
+                counts[k] += 1
+                walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+        elif isinstance(v, str) and 0 < len(v) <= 32:
+            counts[v] += 1
+
+    for p in sorted(glob.glob(os.path.join(td, "**", "*.json"), recursive=True)):
+        try:
+            with open(p, encoding="utf-8") as f:
+                walk(json.load(f))
+        except (ValueError, UnicodeDecodeError, RecursionError):  # the regression inputs
+            pass
+    tokens = {t for t, n in counts.items() if n >= 2 and t.isascii()}
+    classes = os.path.join(os.path.dirname(os.path.abspath(td)), "lib", "core", "keras_classes.cc")
+    if os.path.isfile(classes):
+        tokens.update(re.findall(r'"([A-Z][A-Za-z0-9_]*)"', open(classes).read()))
+    return "".join(dict_line(t) + "\n" for t in sorted(tokens))
 
 
 def main():
@@ -70,8 +110,12 @@ def main():
         z.writestr("x.npy", npy("(1, 2)", "<f8", bytes(16)))
         z.writestr("y.npy", npy("(2,)", "<u1", b"\x01\x02"))
     put(out, "fuzz_npy", "two.npz", buf.getvalue())
+    os.makedirs(os.path.join(out, "dicts"), exist_ok=True)
+    with open(os.path.join(out, "dicts", "fuzz_json.dict"), "w") as f:
+        f.write(json_dictionary(td))
     for h in sorted(os.listdir(out)):
-        print("%s: %d seeds" % (h, len(os.listdir(os.path.join(out, h)))))
+        if h != "dicts":
+            print("%s: %d seeds" % (h, len(os.listdir(os.path.join(out, h)))))
 
 
 if __name__ == "__main__":
