@@ -125,6 +125,45 @@ herr_t visit_link(hid_t group, const char* name, const H5L_info_t* info, void* d
   return 0;
 }
 
+// Iteration (H5Lvisit) can miss objects the readers reach by name: a corrupt group may stop the
+// iteration early, or a lookup by name may take another way through a damaged symbol table. The
+// readers look objects up by the names that string attributes list, relative to the group holding
+// the attribute (model_weights@layer_names, <layer>@weight_names, optimizer_weights@weight_names),
+// so the probe does the same: every string of every attribute of `group` is tried as a path, and
+// what it names is walked, and searched the same way when it is a group, a few levels deep.
+constexpr int kMaxNameDepth = 4;
+constexpr size_t kMaxNameLookups = 100000;
+constexpr size_t kMaxNameLength = 4096;
+
+void walk_by_names(hid_t group, Walk& w, int depth, size_t& lookups) {
+  if (depth > kMaxNameDepth) return;
+  std::vector<std::string> attributes;
+  try {
+    attributes = list_attributes(group, "");
+  } catch (const std::exception&) {
+    return;
+  }
+  for (const std::string& attribute : attributes) {
+    std::vector<std::string> names;
+    try {
+      names = read_string_list_attr(group, attribute, "", nullptr);
+    } catch (const std::exception&) {
+      continue;  // not a string list (or unreadable): nothing to look up
+    }
+    for (const std::string& name : names) {
+      if (name.empty() || name.size() > kMaxNameLength || ++lookups > kMaxNameLookups) continue;
+      if (!has_link(group, name)) continue;
+      bool child_group = is_group(group, name);
+      if (!child_group && !is_dataset(group, name)) continue;
+      hid_t obj = H5Oopen(group, name.c_str(), H5P_DEFAULT);
+      if (obj < 0) continue;
+      walk_object(obj, w);
+      if (child_group) walk_by_names(obj, w, depth + 1, lookups);
+      H5Oclose(obj);
+    }
+  }
+}
+
 // The probe's exit status when libhdf5 ran out of the memory the probe allows it (see below).
 constexpr int kExitTooMuchMemory = 3;
 constexpr uint64_t kProbeMemoryHeadroom = uint64_t{1} << 30;  // bytes libhdf5 may allocate in the probe
@@ -184,6 +223,17 @@ herr_t exit_on_resource_error(hid_t stack, void*) {
   if (root >= 0) {
     walk_object(root, w);
     H5Lvisit(root, H5_INDEX_NAME, H5_ITER_NATIVE, visit_link, &w);
+    size_t lookups = 0;
+    walk_by_names(root, w, 0, lookups);
+    // The Keras H5 groups whose names no attribute lists.
+    for (const char* top : {"model_weights", "optimizer_weights"}) {
+      if (!has_link(root, top) || !is_group(root, top)) continue;
+      hid_t g = H5Gopen2(root, top, H5P_DEFAULT);
+      if (g < 0) continue;
+      walk_object(g, w);
+      walk_by_names(g, w, 1, lookups);
+      H5Gclose(g);
+    }
   }
   _exit(0);  // no cleanup: nothing of this process outlives it
 }
