@@ -20,6 +20,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -79,9 +80,24 @@ herr_t visit_attr(hid_t loc, const char* name, const H5A_info_t*, void* data) {
   return 0;
 }
 
+// Attributes the readers open by name. A lookup by name can reach an attribute that iteration (which
+// stops at the first damaged attribute message) never visits, so these are also read by name.
+constexpr const char* kNamedAttributes[] = {"keras_version", "backend", "model_config", "training_config",
+                                            "layer_names", "weight_names", "name", "dtype"};
+constexpr int kNamedAttributeChunks = 4;  // Keras splits long name lists into layer_names0, layer_names1...
+
+void visit_attr_by_name(hid_t obj, const std::string& name, Walk& w) {
+  if (H5Aexists(obj, name.c_str()) <= 0) return;
+  visit_attr(obj, name.c_str(), nullptr, &w);
+}
+
 void walk_object(hid_t obj, Walk& w) {
   hsize_t idx = 0;
   H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_NATIVE, &idx, visit_attr, &w);
+  for (const char* name : kNamedAttributes) {
+    visit_attr_by_name(obj, name, w);
+    for (int i = 0; i < kNamedAttributeChunks; ++i) visit_attr_by_name(obj, name + std::to_string(i), w);
+  }
   H5I_type_t kind = H5Iget_type(obj);
   if (kind != H5I_DATASET) return;
   hid_t type = H5Dget_type(obj);
