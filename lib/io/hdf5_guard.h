@@ -3,7 +3,10 @@
 // (e.g. H5HG_read copying a vlen string attribute with a corrupt length). kmodel must never crash on
 // bad input, so before the process opens an HDF5 file, a forked child opens it and walks everything
 // the readers may touch: every attribute's value of every object (read in its native type), every
-// dataset's type, shape and creation properties, and every dataset's data up to a total budget.
+// dataset's type, shape and creation properties, and every dataset's data up to a total budget. It
+// reaches objects both by iteration and by the routes the readers take (attributes opened by name,
+// objects looked up by the names that layer_names / weight_names list), since a damaged file can hide
+// from one route what the other finds.
 // If the child dies (signal, sanitizer abort) or hangs, the file is refused with a BadInputError;
 // if it finishes, libhdf5 has proven it can read those structures, and the parent proceeds.
 // Each file (device, inode, size, mtime) is probed once per process.
