@@ -41,6 +41,7 @@ struct Walk {
   uint64_t data_left;
   uint64_t max_dataset;
   hsize_t file_size;
+  std::set<haddr_t> walked = {};  // object header addresses already walked (reached by several routes)
 };
 
 // Reads a selection-sized buffer of `space` in `file_type`'s native form through `read`.
@@ -92,6 +93,10 @@ void visit_attr_by_name(hid_t obj, const std::string& name, Walk& w) {
 }
 
 void walk_object(hid_t obj, Walk& w) {
+  // An object reached again (by name after iteration, or through a second link) is not re-read: its
+  // attributes and data were probed, and its data must not spend the data budget twice.
+  H5O_info_t info;
+  if (H5Oget_info(obj, &info) >= 0 && !w.walked.insert(info.addr).second) return;
   hsize_t idx = 0;
   H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_NATIVE, &idx, visit_attr, &w);
   for (const char* name : kNamedAttributes) {
