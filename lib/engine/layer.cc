@@ -58,6 +58,7 @@ const Registry& Registry::instance() {
     register_reshaping_layers(r);
     register_normalization_layers(r);
     register_recurrent_layers(r);
+    register_conv_recurrent_layers(r);
     register_merge_layers(r);
     register_wrapper_layers(r);
     register_attention_layers(r);

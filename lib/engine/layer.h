@@ -104,6 +104,7 @@ void register_pooling_layers(Registry& r);
 void register_reshaping_layers(Registry& r);
 void register_normalization_layers(Registry& r);
 void register_recurrent_layers(Registry& r);
+void register_conv_recurrent_layers(Registry& r);
 void register_merge_layers(Registry& r);
 void register_wrapper_layers(Registry& r);
 void register_attention_layers(Registry& r);

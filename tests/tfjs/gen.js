@@ -81,6 +81,9 @@ seqCase('bidirectional_gru_last', [5, 3], () => [L.bidirectional({ layer: L.gru(
 seqCase('time_distributed_dense', [4, 3], () => [L.timeDistributed({ layer: L.dense({ units: 2, activation: 'tanh' }), inputShape: [4, 3] })]);
 seqCase('masking_lstm', [5, 2], () => [L.masking({ maskValue: 0, inputShape: [5, 2] }), L.lstm({ units: 3 })], { zeroSteps: true });
 seqCase('embedding_mask_gru', [6], () => [L.embedding({ inputDim: 5, outputDim: 3, maskZero: true, inputShape: [6] }), L.gru({ units: 2 })], { intInputs: 5 });
+seqCase('convlstm2d_seq_same', [4, 6, 5, 2], () => [L.convLstm2d({ filters: 3, kernelSize: 3, padding: 'same', returnSequences: true, inputShape: [4, 6, 5, 2] })]);
+seqCase('convlstm2d_last_strided', [3, 7, 6, 2], () => [L.convLstm2d({ filters: 2, kernelSize: [3, 2], strides: 2, inputShape: [3, 7, 6, 2] }), L.flatten(), L.dense({ units: 3 })]);
+seqCase('convlstm2d_backwards_dilated', [4, 7, 7, 1], () => [L.convLstm2d({ filters: 2, kernelSize: 2, dilationRate: 2, padding: 'same', goBackwards: true, returnSequences: true, inputShape: [4, 7, 7, 1] })]);
 // --- functional merges
 for (const m of ['add', 'multiply', 'average', 'maximum', 'minimum', 'concatenate'])
   funCase(`merge_${m}`, () => {

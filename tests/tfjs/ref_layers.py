@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """NumPy references for layers TensorFlow.js lacks or gets wrong (MultiHeadAttention, Attention, GRU
 with reset_after=True, causal Conv1D, Subtract, Cropping1D/UpSampling1D, BatchNormalization on a
-non-last axis), written from Keras's documented math. Writes, per case, a Keras 2 H5 (model_config
+non-last axis, ConvLSTM1D/3D and ConvLSTM2D beyond tfjs's options), written from Keras's documented
+math; and the corpus ConvLSTM2D model (testdata/h5, real tf.keras weights) run through the same
+reference. Writes, per case, a Keras 2 H5 (model_config
 in tf.keras dialect + weights), NAME.in.npz and NAME.want0.npy, like make_h5.py.
 Usage: ref_layers.py OUTDIR"""
 import json
@@ -263,6 +265,124 @@ def case_keras3_functional(out):
     return 1
 
 
+def hard_sigmoid(z):
+    return np.clip(0.2 * z + 0.5, 0.0, 1.0)
+
+
+def conv_nd(x, w, strides, dilation, padding):
+    """Keras/TF convolution of channels_last x (B, dims..., C) with w (k..., C, F), by summing one
+    strided slice per kernel tap; "same" pads like TF (the extra cell after)."""
+    rank = w.ndim - 2
+    dims = x.shape[1:-1]
+    pads, outs = [], []
+    for i in range(rank):
+        keff = (w.shape[i] - 1) * dilation[i] + 1
+        if padding == "same":
+            o = -(-dims[i] // strides[i])
+            total = max((o - 1) * strides[i] + keff - dims[i], 0)
+            pads.append((total // 2, total - total // 2))
+        else:
+            o = (dims[i] - keff) // strides[i] + 1
+            pads.append((0, 0))
+        outs.append(o)
+    xp = np.pad(x, [(0, 0)] + pads + [(0, 0)])
+    y = np.zeros((x.shape[0],) + tuple(outs) + (w.shape[-1],), np.float64)
+    for tap in np.ndindex(*w.shape[:rank]):
+        sl = tuple(slice(tap[i] * dilation[i], tap[i] * dilation[i] + (outs[i] - 1) * strides[i] + 1, strides[i])
+                   for i in range(rank))
+        y += np.tensordot(xp[(slice(None),) + sl], w[tap], axes=([rank + 1], [0]))
+    return y
+
+
+def conv_lstm(x, kernel, rec, bias, strides, dilation, padding, rec_act, go_backwards=False,
+              return_sequences=False, channels_first=False):
+    """ConvLSTMCell over x (B, T, dims..., C): gates i, f, c, o; the recurrent convolution has
+    stride 1, "same" padding and no dilation. Returns (output, h, c) channels_last."""
+    rank = kernel.ndim - 2
+    if channels_first:
+        x = np.moveaxis(x, 2, -1)
+    F = kernel.shape[-1] // 4
+    T = x.shape[1]
+    h = c = None
+    seq = []
+    for step in range(T):
+        t = T - 1 - step if go_backwards else step
+        z = conv_nd(x[:, t].astype(np.float64), kernel, strides, dilation, padding)
+        if bias is not None:
+            z = z + bias
+        if h is None:
+            h = np.zeros(z.shape[:-1] + (F,))
+            c = np.zeros_like(h)
+        z = z + conv_nd(h, rec, [1] * rank, [1] * rank, "same")
+        i, f, g, o = (z[..., j * F:(j + 1) * F] for j in range(4))
+        c = rec_act(f) * c + rec_act(i) * np.tanh(g)
+        h = rec_act(o) * np.tanh(c)
+        seq.append(h)
+    y = np.stack(seq, axis=1) if return_sequences else h
+    if channels_first:
+        y, h, c = np.moveaxis(y, -1, 2 if return_sequences else 1), np.moveaxis(h, -1, 1), np.moveaxis(c, -1, 1)
+    return y, h, c
+
+
+def case_conv_lstm(out):
+    """ConvLSTM1D/2D/3D with options tfjs's convLstm2d lacks (channels_first, 1D/3D, return_state,
+    sigmoid gates), and the real tf.keras 2.2.4 ConvLSTM2D model of the corpus."""
+    n = 0
+
+    def layer(cls, name, filters, k, strides, dil, padding, rec_act, **flags):
+        cfg = {"name": name, "filters": filters, "kernel_size": k, "strides": strides, "dilation_rate": dil,
+               "padding": padding, "data_format": "channels_first" if flags.get("channels_first") else "channels_last",
+               "activation": "tanh", "recurrent_activation": rec_act, "use_bias": True,
+               "return_sequences": flags.get("return_sequences", False), "return_state": flags.get("return_state", False),
+               "go_backwards": flags.get("go_backwards", False)}
+        return {"class_name": cls, "name": name, "config": cfg, "inbound_nodes": [[["x", 0, 0, {}]]]}
+
+    specs = [  # name, class, input shape (T, ...), filters, kernel, strides, dilation, padding, gates, flags
+        ("ref_convlstm2d_state", "ConvLSTM2D", (4, 5, 6, 3), 2, [3, 3], [1, 1], [1, 1], "same", "sigmoid",
+         {"return_sequences": True, "return_state": True}),
+        ("ref_convlstm1d_dilated_backwards", "ConvLSTM1D", (5, 9, 2), 3, [3], [1], [2], "same", "hard_sigmoid",
+         {"return_sequences": True, "go_backwards": True}),
+        ("ref_convlstm3d_channels_first", "ConvLSTM3D", (3, 2, 4, 5, 4), 2, [2, 2, 3], [1, 2, 1], [1, 1, 1], "valid",
+         "sigmoid", {"channels_first": True}),
+    ]
+    for name, cls, shape, F, k, strides, dil, padding, gates, flags in specs:
+        x = r(2, *shape, lo=-1, hi=1)
+        C = shape[1] if flags.get("channels_first") else shape[-1]
+        kernel, rec, bias = r(*k, C, 4 * F), r(*k, F, 4 * F), r(4 * F)
+        act = sigmoid if gates == "sigmoid" else hard_sigmoid
+        y, h, c = conv_lstm(x, kernel, rec, bias, strides, dil, padding, act, flags.get("go_backwards", False),
+                            flags.get("return_sequences", False), flags.get("channels_first", False))
+        outs = [("cl", 0, 0)] + ([("cl", 0, 1), ("cl", 0, 2)] if flags.get("return_state") else [])
+        config = functional([inp("x", shape), layer(cls, "cl", F, k, strides, dil, padding, gates, **flags)], ["x"], [])
+        config["config"]["output_layers"] = [list(o) for o in outs]
+        write_h5(os.path.join(out, name + ".h5"), config,
+                 [("x", []), ("cl", [("cl/kernel:0", kernel), ("cl/recurrent_kernel:0", rec), ("cl/bias:0", bias)])])
+        np.savez(os.path.join(out, name + ".in.npz"), x=x)
+        for i, want in enumerate([y, h, c][:len(outs)]):
+            np.save(os.path.join(out, "%s.want%d.npy" % (name, i)), want.astype(np.float32))
+        n += 1
+
+    # The corpus model: two channels_first ConvLSTM2D layers (go_backwards, return_sequences,
+    # hard_sigmoid) with the weights tf.keras trained; the reference runs them from the file.
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "testdata", "h5",
+                       "dl4j_tfkeras_convlstm2d_1__convlstm2d_1.h5")
+    name = "ref_convlstm2d_corpus"
+    with h5py.File(src, "r") as f:
+        config = json.loads(f.attrs["model_config"])
+        y = r(2, 3, 4, 10, 10, lo=-1, hi=1)
+        np.savez(os.path.join(out, name + ".in.npz"), input_2=y)
+        for lc in config["config"]["layers"][1:]:
+            cfg, g = lc["config"], f["model_weights"][lc["name"]][lc["name"]]
+            assert lc["class_name"] == "ConvLSTM2D" and cfg["activation"] == "tanh" and cfg["recurrent_activation"] == "hard_sigmoid"
+            y, _, _ = conv_lstm(y, g["kernel:0"][()], g["recurrent_kernel:0"][()], g["bias:0"][()], cfg["strides"],
+                                cfg["dilation_rate"], cfg["padding"], hard_sigmoid, cfg["go_backwards"],
+                                cfg["return_sequences"], cfg["data_format"] == "channels_first")
+    with open(src, "rb") as a, open(os.path.join(out, name + ".h5"), "wb") as b:
+        b.write(a.read())
+    np.save(os.path.join(out, name + ".want0.npy"), y.astype(np.float32))
+    return n + 1
+
+
 def main(out):
     os.makedirs(out, exist_ok=True)
     n = 0
@@ -279,7 +399,7 @@ def main(out):
     case_causal_conv1d(out)
     case_subtract_crop_up(out)
     case_bn_axis1(out)
-    n += 3 + case_misc(out) + case_keras3_functional(out)
+    n += 3 + case_misc(out) + case_keras3_functional(out) + case_conv_lstm(out)
     print("reference cases written: %d" % n)
 
 

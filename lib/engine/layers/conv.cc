@@ -16,49 +16,6 @@
 namespace kmodel::engine {
 namespace {
 
-// Gathers patches of a channels_last item (in: D*H*W*C) into rows of `cols` (P x K*cg), for
-// channels [c0, c0 + cg). The copies are short (often 1..64 floats): GCC is kept from turning the
-// loops into memcpy calls, which cost more than the copy itself.
-#if defined(__GNUC__) && !defined(__clang__)
-__attribute__((optimize("no-tree-loop-distribute-patterns")))
-#endif
-void im2col(const float* x, const Geometry& g, int64_t C, int64_t c0, int64_t cg, float* cols) {
-  const int64_t row_len = g.k_size() * cg;
-  const bool whole_runs = cg == C && g.d[2] == 1;  // a row's innermost taps are adjacent in memory
-  const int64_t run = g.k[2] * C;
-  int64_t p = 0;
-  for (int64_t o0 = 0; o0 < g.out[0]; ++o0)
-    for (int64_t o1 = 0; o1 < g.out[1]; ++o1)
-      for (int64_t o2 = 0; o2 < g.out[2]; ++o2, ++p) {
-        float* row = cols + p * row_len;
-        int64_t j = 0;
-        for (int64_t k0 = 0; k0 < g.k[0]; ++k0) {
-          const int64_t i0 = o0 * g.s[0] + k0 * g.d[0] - g.pad[0];
-          for (int64_t k1 = 0; k1 < g.k[1]; ++k1) {
-            const int64_t i1 = o1 * g.s[1] + k1 * g.d[1] - g.pad[1];
-            const int64_t i2_first = o2 * g.s[2] - g.pad[2], i2_last = i2_first + (g.k[2] - 1) * g.d[2];
-            if (whole_runs && i0 >= 0 && i0 < g.in[0] && i1 >= 0 && i1 < g.in[1] && i2_first >= 0 && i2_last < g.in[2]) {
-              // All channels of k[2] neighbouring cells: one contiguous run of the input.
-              const float* src = x + ((i0 * g.in[1] + i1) * g.in[2] + i2_first) * C;
-              for (int64_t c = 0; c < run; ++c) row[j + c] = src[c];
-              j += run;
-              continue;
-            }
-            for (int64_t k2 = 0; k2 < g.k[2]; ++k2, j += cg) {
-              const int64_t i2 = o2 * g.s[2] + k2 * g.d[2] - g.pad[2];
-              float* dst = row + j;
-              if (i0 < 0 || i0 >= g.in[0] || i1 < 0 || i1 >= g.in[1] || i2 < 0 || i2 >= g.in[2]) {
-                for (int64_t c = 0; c < cg; ++c) dst[c] = 0.f;
-              } else {
-                const float* src = x + ((i0 * g.in[1] + i1) * g.in[2] + i2) * C + c0;
-                for (int64_t c = 0; c < cg; ++c) dst[c] = src[c];  // short runs: a loop beats memmove calls
-              }
-            }
-          }
-        }
-      }
-}
-
 // True when every tap of every output lies inside the input (no padding reached).
 bool all_taps_inside(const Geometry& g) {
   for (int i = 0; i < 3; ++i)

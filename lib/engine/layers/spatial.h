@@ -1,4 +1,4 @@
-// Shared geometry for spatial layers (conv, pooling): output sizes and padding for valid / same /
+// Shared geometry for spatial layers (conv, pooling, ConvLSTM): output sizes and padding for valid / same /
 // causal, and channels_first <-> channels_last moves. Everything runs channels_last internally.
 #pragma once
 
@@ -33,6 +33,10 @@ inline Array from_channels_last(Array y, bool channels_first) {
   if (channels_first) return move_axis(y, static_cast<int>(y.shape.size()) - 1, 1);
   return y;  // moved, not copied (a ?: here would copy)
 }
+// Gathers the patches of one channels_last item (in: D*H*W*C floats, geometry g) into rows of
+// `cols` (one row of k_size() * cg floats per output position), for channels [c0, c0 + cg); taps
+// that fall in padding are zero.
+void im2col(const float* x, const Geometry& g, int64_t C, int64_t c0, int64_t cg, float* cols);
 // Checks that x has rank spatial+2; throws UsageError naming the layer otherwise.
 void expect_rank(const Array& x, int spatial, const std::string& what);
 
