@@ -26,7 +26,7 @@ struct GuardLimits {
 // Probes `path` in a child process; throws BadInputError(path, ...) when libhdf5 crashes or hangs on
 // it. Returns normally when the walk finished or when libhdf5 merely refuses the file (the caller's
 // own open then reports that). Disabled when the environment sets KMODEL_HDF5_GUARD=0;
-// KMODEL_HDF5_GUARD_TIMEOUT_MS (100..3600000) overrides the timeout (the fuzz script uses 5 s).
+// KMODEL_HDF5_GUARD_TIMEOUT_MS (100..3600000) overrides the timeout (scripts/fuzz.sh uses 100 ms).
 void guard_hdf5_file(const std::string& path, const GuardLimits& limits = {});
 
 }  // namespace kmodel::io::h5
