@@ -1,5 +1,6 @@
 // Parses Keras model JSON of every dialect into ArchitectureSpec (see kmodel/architecture.h).
-// Handles Keras 1 bare-list Sequential configs, 3- and 4-element Keras 1/2 inbound node entries,
+// Handles Keras 1 bare-list Sequential configs, 3- and 4-element Keras 1/2 inbound node entries (and
+// tf.keras TF-op layers' unwrapped nodes and constant arguments),
 // Keras 3 args/kwargs nodes with __keras_tensor__ histories, and flat/nested/dict input_layers.
 #include "kmodel/architecture.h"
 
@@ -12,6 +13,8 @@ namespace {
 bool is_model_class(const std::string& cls) {
   return cls == "Sequential" || cls == "Functional" || cls == "Model";
 }
+
+constexpr const char* kConstantArg = "_CONSTANT_VALUE";
 
 // A Keras 1/2 tensor reference: [name, node, tensor(, kwargs)].
 bool is_link_array(const json::Value& v) {
@@ -56,7 +59,13 @@ void collect_keras_tensors(const json::Value& v, std::vector<TensorLink>& out) {
 LayerCall parse_node(const json::Value& node, const std::string& file, const std::string& layer) {
   LayerCall call;
   if (node.IsObject()) {  // Keras 3: {"args": [...], "kwargs": {...}}
-    if (const json::Value* args = json::member(node, "args")) collect_keras_tensors(*args, call.inputs);
+    if (const json::Value* args = json::member(node, "args")) {
+      collect_keras_tensors(*args, call.inputs);
+      // A constant first argument (a TF-op layer's `1.0 - x` carried over from tf.keras).
+      if (args->IsArray() && args->Size() > 0 && ((*args)[0].IsNumber() || (*args)[0].IsBool())) {
+        call.constant_args_json.push_back(json::to_string((*args)[0]));
+      }
+    }
     if (const json::Value* kwargs = json::member(node, "kwargs")) {
       std::vector<TensorLink> kw_links;
       collect_keras_tensors(*kwargs, kw_links);
@@ -66,12 +75,23 @@ LayerCall parse_node(const json::Value& node, const std::string& file, const std
   }
   if (!node.IsArray())
     throw BadInputError(file, "layer " + layer, "inbound node is neither a list nor an object");
-  for (const auto& t : node.GetArray()) {
-    if (!is_link_array(t))
+  // One entry: [layer, node, tensor, kwargs], or a constant first argument
+  // ["_CONSTANT_VALUE", -1, value, kwargs] (tf.keras writes the value where the node index would be).
+  auto add_entry = [&](const json::Value& t) {
+    const bool constant = t.IsArray() && t.Size() >= 3 && t[0].IsString() && std::string(t[0].GetString()) == kConstantArg;
+    if (!constant && !is_link_array(t))
       throw BadInputError(file, "layer " + layer, "inbound tensor is not [layer, node, tensor]");
-    call.inputs.push_back(link_from_array(t));
+    if (constant) call.constant_args_json.push_back(json::to_string(t[2]));
+    else call.inputs.push_back(link_from_array(t));
     if (t.Size() >= 4 && t[3].IsObject() && t[3].MemberCount() > 0) call.kwargs_json = json::to_string(t[3]);
+  };
+  // tf.keras TF-op layers (TFOpLambda, SlicingOpLambda) keep their first argument's structure: a
+  // single tensor is written as the node itself, not as a one-entry list.
+  if (node.Size() >= 3 && node[0].IsString()) {
+    add_entry(node);
+    return call;
   }
+  for (const auto& t : node.GetArray()) add_entry(t);
   return call;
 }
 
@@ -164,7 +184,9 @@ ArchitectureSpec parse_architecture(std::string_view model_json, const std::stri
   if (!is_model_class(*cls) && !(config->IsObject() && json::member(*config, "layers")))
     throw UnsupportedError(file, "class_name", "\"" + *cls + "\" is not a model class kmodel can read");
   std::string version = json::get_string(doc, "keras_version").value_or("");
-  return parse_model(*cls, *config, detect_dialect(model_json, version), file);
+  ArchitectureSpec arch = parse_model(*cls, *config, detect_dialect(model_json, version), file);
+  arch.keras_version = version;
+  return arch;
 }
 
 ArchitectureSpec parse_nested_architecture(const LayerSpec& layer, KerasDialect dialect, const std::string& file) {

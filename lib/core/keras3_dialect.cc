@@ -522,32 +522,34 @@ Value convert_layer_to_k3(const Value& entry, K3Context& ctx, const std::string&
         Value args(rapidjson::kArrayType);
         Value kwargs(rapidjson::kObjectType);
         Value tensors(rapidjson::kArrayType);
-        if (node.IsArray()) {
-          for (const auto& t : node.GetArray()) {
-            if (!is_link(t)) {
-              warn(ctx.w, "layer '" + name + "': inbound entry " + json::to_string(t) + " is not a tensor reference; kept");
-              tensors.PushBack(Value(t, a), a);
-              continue;
-            }
-            std::string src = t[0].GetString();
-            int n = t[1].IsInt() ? t[1].GetInt() : 0;
-            int ti = t[2].IsInt() ? t[2].GetInt() : 0;
-            if (src == "_CONSTANT_VALUE") {
-              warn(ctx.w, "layer '" + name + "': constant call argument kept as a value");
-              tensors.PushBack(Value(t[2], a), a);
-              continue;
-            }
-            tensors.PushBack(keras_tensor(src, n, ti, output_shape(ctx, prefix + src, ti), a), a);
-            if (t.Size() >= 4 && t[3].IsObject()) {
-              for (const auto& kw : t[3].GetObject()) {
-                if (is_link(kw.value)) {
-                  const Value& l = kw.value;
-                  int kn = l[1].IsInt() ? l[1].GetInt() : 0, kt = l[2].IsInt() ? l[2].GetInt() : 0;
-                  std::string kl = l[0].GetString();
-                  kwargs.AddMember(Value(kw.name, a), keras_tensor(kl, kn, kt, output_shape(ctx, prefix + kl, kt), a), a);
-                } else if (!kwargs.HasMember(kw.name)) {
-                  kwargs.AddMember(Value(kw.name, a), Value(kw.value, a), a);
-                }
+        // tf.keras TF-op layers write a single-tensor call as the entry itself, not as a list of one.
+        std::vector<const Value*> entries;
+        if (node.IsArray() && node.Size() >= 3 && node[0].IsString()) entries.push_back(&node);
+        else if (node.IsArray())
+          for (const auto& t : node.GetArray()) entries.push_back(&t);
+        for (const Value* entry : entries) {
+          const Value& t = *entry;
+          const bool constant = t.IsArray() && t.Size() >= 3 && t[0].IsString() && std::string(t[0].GetString()) == "_CONSTANT_VALUE";
+          if (!constant && !is_link(t)) {
+            warn(ctx.w, "layer '" + name + "': inbound entry " + json::to_string(t) + " is not a tensor reference; kept");
+            tensors.PushBack(Value(t, a), a);
+            continue;
+          }
+          std::string src = t[0].GetString();
+          int n = t[1].IsInt() ? t[1].GetInt() : 0;
+          int ti = t[2].IsInt() ? t[2].GetInt() : 0;
+          if (constant) tensors.PushBack(Value(t[2], a), a);  // a constant argument stays a value
+          else tensors.PushBack(keras_tensor(src, n, ti, output_shape(ctx, prefix + src, ti), a), a);
+          if (t.Size() >= 4 && t[3].IsObject()) {
+            for (const auto& kw : t[3].GetObject()) {
+              if (kwargs.HasMember(kw.name)) continue;  // every entry of a list call repeats the kwargs
+              if (is_link(kw.value)) {
+                const Value& l = kw.value;
+                int kn = l[1].IsInt() ? l[1].GetInt() : 0, kt = l[2].IsInt() ? l[2].GetInt() : 0;
+                std::string kl = l[0].GetString();
+                kwargs.AddMember(Value(kw.name, a), keras_tensor(kl, kn, kt, output_shape(ctx, prefix + kl, kt), a), a);
+              } else {
+                kwargs.AddMember(Value(kw.name, a), Value(kw.value, a), a);
               }
             }
           }
@@ -825,10 +827,32 @@ Value convert_layer_to_k2(const Value& entry, bool functional, Alloc& a, std::ve
                           " has no Keras 2 node form; dropped");
           }
         }
+        // tf.keras TF-op layers keep their first argument's structure: one tensor (or a constant,
+        // as ["_CONSTANT_VALUE", -1, value, kwargs]) is the node itself, not a list of one.
+        const Value* args = json::member(node, "args");
+        const Value* first = args && args->IsArray() && args->Size() > 0 ? &(*args)[0] : nullptr;
+        if (cls == "TFOpLambda" || cls == "SlicingOpLambda") {
+          if (first && class_of(*first) == "__keras_tensor__") {
+            Value l = link_of(*first, a);
+            l.PushBack(Value(kwargs, a), a);
+            nodes.PushBack(l, a);
+            continue;
+          }
+          if (first && arg_tensors.empty()) {
+            Value l(rapidjson::kArrayType);
+            l.PushBack("_CONSTANT_VALUE", a);
+            l.PushBack(-1, a);
+            l.PushBack(Value(*first, a), a);
+            l.PushBack(Value(kwargs, a), a);
+            nodes.PushBack(l, a);
+            continue;
+          }
+        }
+        // Keras 2 repeats the call kwargs on every tensor of the first argument (Node.serialize).
         Value n(rapidjson::kArrayType);
         for (size_t i = 0; i < arg_tensors.size(); ++i) {
           Value l = link_of(*arg_tensors[i], a);
-          l.PushBack(i == 0 ? Value(kwargs, a) : Value(rapidjson::kObjectType), a);
+          l.PushBack(Value(kwargs, a), a);
           n.PushBack(l, a);
         }
         nodes.PushBack(n, a);

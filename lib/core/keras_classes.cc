@@ -43,7 +43,7 @@ const std::set<std::string>& builtin_classes() {
       // preprocessing
       "StringLookup", "IntegerLookup", "TextVectorization", "CategoryEncoding", "Hashing", "Discretization",
       "RandomFlip", "RandomRotation", "RandomZoom", "RandomContrast", "RandomTranslation", "RandomCrop",
-      "HashedCrossing",
+      "RandomBrightness", "RandomHeight", "RandomWidth", "HashedCrossing",
   };
   return kClasses;
 }

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "core/json_util.h"
+#include "core/tf_op_shapes.h"
 #include "kmodel/error.h"
 
 namespace kmodel {
@@ -552,6 +553,23 @@ Result identity(const MaybeShape& in) {
   return r;
 }
 
+// Resizing, CenterCrop, RandomCrop: the image becomes (height, width), channels kept.
+Result resized_image(const Value& cfg, const MaybeShape& in) {
+  Result r;
+  r.known = true;
+  auto h = int_of(cfg, {"height"}), w = int_of(cfg, {"width"});
+  if (!in || in->size() != 4) {
+    r.outputs.push_back(std::nullopt);
+    return r;
+  }
+  bool cf = channels_first(cfg);
+  Shape o = *in;
+  o[cf ? 2 : 1] = h && *h > 0 ? *h : kUnknown;
+  o[cf ? 3 : 2] = w && *w > 0 ? *w : kUnknown;
+  r.outputs.push_back(o);
+  return r;
+}
+
 Result flatten(const MaybeShape& in) {
   Result r;
   r.known = true;
@@ -953,8 +971,10 @@ Result layer_result(const std::string& cls, const Value& cfg, const std::vector<
   else if (one_of(cls, {"Activation", "LeakyReLU", "ELU", "ReLU", "ThresholdedReLU", "Softmax", "Dropout",
                         "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
                         "GaussianDropout", "AlphaDropout", "ActivityRegularization", "Masking", "Rescaling",
-                        "UnitNormalization", "Identity"}))
-    r = identity(in);
+                        "UnitNormalization", "Identity", "RandomFlip", "RandomRotation", "RandomZoom",
+                        "RandomTranslation", "RandomContrast", "RandomBrightness", "RandomHeight", "RandomWidth"}))
+    r = identity(in);  // the Random* augmentations at inference
+  else if (one_of(cls, {"Resizing", "CenterCrop", "RandomCrop"})) r = resized_image(cfg, in);
   else
     return r;  // unknown class
   if (!bool_of(cfg, "trainable", true)) make_non_trainable(r);
@@ -1129,6 +1149,25 @@ GraphOut infer_graph(const ArchitectureSpec& arch, const std::vector<MaybeShape>
           for (const auto& l : kwarg_tensors(spec.inbound_nodes[done].kwargs_json, ctx.file)) ins.push_back(lookup(l, ok));
         }
         if (!ok) break;
+        if (is_tf_op_layer(spec.class_name) && !spec.inbound_nodes.empty()) {
+          // A TF-op layer's shape follows from its function and its call's arguments.
+          const LayerCall& call = spec.inbound_nodes[done];
+          std::vector<MaybeShape> first;
+          for (const auto& l : call.inputs) first.push_back(lookup(l, ok));
+          std::map<std::string, MaybeShape> kwarg_shapes;
+          for (const auto& [key, l] : tf_op_kwarg_links(call, ctx.file)) kwarg_shapes[key] = lookup(l, ok);
+          if (!ok) break;
+          auto cfg = json::parse(spec.config_json, ctx.file);
+          Result r;
+          MaybeShape shape = tf_op_output_shape(str_of(cfg, "function", ""), call, first, kwarg_shapes, ctx.file);
+          r.known = shape.has_value();
+          r.outputs = {shape};
+          produced[{spec.name, static_cast<int>(done)}] = r.outputs;
+          if (done == 0) first_call[spec.name] = r;
+          ++done;
+          progress = true;
+          continue;
+        }
         if (spec.inbound_nodes.empty() && produced.count({spec.name, 0})) {  // overridden input
           first_call[spec.name] = Result{true, produced[{spec.name, 0}], {}};
           ++done;

@@ -4,7 +4,8 @@
 // `layer.weights` order (trainable first, then non-trainable).
 //
 // Unknown dimensions (the batch, or anything that cannot be derived) are -1, printed "None".
-// Layer classes kmodel does not know (custom objects, Lambda, TF op layers) are reported with
+// Layer classes kmodel does not know (custom objects, Lambda, TF-op layers calling functions
+// core/tf_op_shapes does not know) are reported with
 // known = false and no output shape ("?"); that is never an error.
 #pragma once
 

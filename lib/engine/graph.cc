@@ -188,7 +188,8 @@ Graph::Graph(const ArchitectureSpec& arch, const WeightProvider& weights, const 
       node->is_input = true;
     } else if (spec.is_model()) {
       subs.emplace(i, parse_nested_architecture(spec, arch.dialect, file));
-      const ArchitectureSpec& sub = subs.at(i);
+      ArchitectureSpec& sub = subs.at(i);
+      sub.keras_version = arch.keras_version;
       node->submodel = std::make_unique<Graph>(sub, nested_provider(weights(spec.name), sub, weights, file), file);
       node->layer = std::make_unique<ModelLayer>(node->submodel.get());
       for (const auto& call : spec.inbound_nodes) node->calls.push_back(call.inputs);
@@ -197,9 +198,10 @@ Graph::Graph(const ArchitectureSpec& arch, const WeightProvider& weights, const 
       p.name = spec.name;
       p.class_name = spec.class_name;
       p.dialect = arch.dialect;
+      p.keras_version = arch.keras_version;
       p.file = file;
-      if (spec.class_name != "Lambda" && spec.class_name != "TFOpLambda")
-        p.config = Config(spec.config_json, file, spec.name);
+      if (spec.class_name != "Lambda") p.config = Config(spec.config_json, file, spec.name);
+      p.calls = spec.inbound_nodes;
       for (const Weight* w : weights(spec.name)) {
         p.weights.push_back(to_float_array(w->tensor.load(), w->tensor.describe()));
         p.weight_names.push_back(w->name);

@@ -62,6 +62,8 @@ const Registry& Registry::instance() {
     register_merge_layers(r);
     register_wrapper_layers(r);
     register_attention_layers(r);
+    register_tf_op_layers(r);
+    register_preprocessing_layers(r);
     return r;
   }();
   return registry;
@@ -69,10 +71,9 @@ const Registry& Registry::instance() {
 
 std::unique_ptr<Layer> create_layer(const LayerParams& params) {
   const std::string& cls = params.class_name;
-  if (cls == "Lambda" || cls == "TFOpLambda" || cls == "SlicingOpLambda")
+  if (cls == "Lambda")
     throw UnsupportedError(params.file, "layer " + params.name,
-                           "Lambda layer \"" + params.name + "\" (" + cls +
-                               ") carries Python code that kmodel never runs");
+                           "Lambda layer \"" + params.name + "\" carries Python code that kmodel never runs");
   const Creator* c = Registry::instance().find(cls);
   if (!c)
     throw UnsupportedError(params.file, "layer " + params.name,

@@ -11,6 +11,7 @@
 
 #include "engine/array.h"
 #include "engine/config.h"
+#include "kmodel/architecture.h"
 #include "kmodel/error.h"
 
 namespace kmodel::engine {
@@ -68,7 +69,11 @@ struct LayerParams {
   std::vector<Array> weights;        // Keras legacy order
   std::vector<std::string> weight_names;
   KerasDialect dialect = KerasDialect::kUnknown;
+  std::string keras_version;  // the writing Keras's version ("2.15.0", "2.2.4-tf", "3.6.0"), "" if unknown
   std::string file;
+  // The layer's calls in the model (inputs, kwargs, constant arguments): TF-op layers take their
+  // arguments from here; other layers are configured by `config` alone.
+  std::vector<LayerCall> calls;
 
   // Throws BadInputError unless there are exactly `n` weights (or between lo and hi).
   void expect_weights(size_t lo, size_t hi) const;
@@ -108,5 +113,7 @@ void register_conv_recurrent_layers(Registry& r);
 void register_merge_layers(Registry& r);
 void register_wrapper_layers(Registry& r);
 void register_attention_layers(Registry& r);
+void register_tf_op_layers(Registry& r);
+void register_preprocessing_layers(Registry& r);
 
 }  // namespace kmodel::engine

@@ -97,6 +97,7 @@ Predictor::Predictor(const Model& model) {
   ArchitectureSpec arch = parse_architecture(model.model_config, model.path);
   if (arch.dialect == KerasDialect::kUnknown) arch.dialect = model.dialect;
   if (model.dialect != KerasDialect::kUnknown) arch.dialect = model.dialect;
+  if (!model.keras_version.empty()) arch.keras_version = model.keras_version;  // the file's own word first
   auto by_name = std::make_shared<std::map<std::string, std::vector<const Weight*>>>();
   for (const Layer& l : model.layers)
     for (const Weight& w : l.weights) (*by_name)[l.name].push_back(&w);

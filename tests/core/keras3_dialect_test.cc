@@ -450,3 +450,60 @@ TEST_CASE("keras3 dialect: nested references already in the target numbering are
   CHECK(k3_histories(layer_named(d["config"], "seq")) == R"(["pre",0,0])");
   CHECK(k3_histories(layer_named(d["config"], "head")) == R"(["seq",0,0])");  // seq itself still renumbered
 }
+
+TEST_CASE("keras3 dialect: tf.keras TF-op layer nodes parse and survive 2 -> 3 -> 2", "[keras_v3][keras3_dialect]") {
+  // tf.keras >= 2.4 writes a TFOpLambda called on one tensor as the entry itself (not a list of
+  // one), tensors in kwargs as [layer, node, tensor], and a constant first argument as
+  // ["_CONSTANT_VALUE", -1, value, kwargs]; a list first argument (tf.concat) as several entries.
+  const std::string k2 = R"({"class_name": "Functional", "config": {"name": "model",
+   "layers": [
+     {"class_name": "InputLayer", "name": "a", "inbound_nodes": [], "config": {"batch_input_shape": [null, 4], "name": "a"}},
+     {"class_name": "InputLayer", "name": "b", "inbound_nodes": [], "config": {"batch_input_shape": [null, 4], "name": "b"}},
+     {"class_name": "TFOpLambda", "name": "tf.math.truediv",
+      "config": {"name": "tf.math.truediv", "trainable": true, "dtype": "float32", "function": "math.truediv"},
+      "inbound_nodes": [["a", 0, 0, {"y": 127.5, "name": null}]]},
+     {"class_name": "TFOpLambda", "name": "tf.__operators__.add",
+      "config": {"name": "tf.__operators__.add", "trainable": true, "dtype": "float32", "function": "__operators__.add"},
+      "inbound_nodes": [["tf.math.truediv", 0, 0, {"y": ["b", 0, 0], "name": null}]]},
+     {"class_name": "TFOpLambda", "name": "tf.math.subtract",
+      "config": {"name": "tf.math.subtract", "trainable": true, "dtype": "float32", "function": "math.subtract"},
+      "inbound_nodes": [["_CONSTANT_VALUE", -1, 1.0, {"y": ["tf.__operators__.add", 0, 0], "name": null}]]},
+     {"class_name": "TFOpLambda", "name": "tf.concat",
+      "config": {"name": "tf.concat", "trainable": true, "dtype": "float32", "function": "concat"},
+      "inbound_nodes": [[["tf.math.subtract", 0, 0, {"axis": -1, "name": null}], ["a", 0, 0, {"axis": -1, "name": null}]]]}],
+   "input_layers": [["a", 0, 0], ["b", 0, 0]], "output_layers": [["tf.concat", 0, 0]]},
+   "keras_version": "2.4.0", "backend": "tensorflow"})";
+  ArchitectureSpec a = parse_architecture(k2, "k2");
+  REQUIRE(a.layers.size() == 6);
+  const LayerCall& div = a.layers[2].inbound_nodes.at(0);
+  REQUIRE(div.inputs.size() == 1);
+  CHECK(div.inputs[0].layer == "a");
+  CHECK(div.kwargs_json == R"({"y":127.5,"name":null})");
+  const LayerCall& sub = a.layers[4].inbound_nodes.at(0);
+  CHECK(sub.inputs.empty());
+  REQUIRE(sub.constant_args_json.size() == 1);
+  CHECK(sub.constant_args_json[0] == "1.0");
+  CHECK(a.layers[5].inbound_nodes.at(0).inputs.size() == 2);
+
+  std::vector<std::string> warnings;
+  std::string k3 = to_keras3_model_config(k2, &warnings);
+  CHECK(mentions(warnings, "TFOpLambda (a tf.keras TF-op layer) does not exist in Keras 3"));
+  auto d = json::parse(k3, "k3");
+  const auto& div3 = d["config"]["layers"][2]["inbound_nodes"][0];
+  CHECK(std::string(div3["args"][0]["config"]["keras_history"][0].GetString()) == "a");
+  CHECK(div3["kwargs"]["y"].GetDouble() == 127.5);
+  const auto& sub3 = d["config"]["layers"][4]["inbound_nodes"][0];
+  CHECK(sub3["args"][0].GetDouble() == 1.0);
+  CHECK(std::string(sub3["kwargs"]["y"]["class_name"].GetString()) == "__keras_tensor__");
+  ArchitectureSpec a3 = parse_architecture(k3, "k3");
+  REQUIRE(a3.layers[4].inbound_nodes.at(0).constant_args_json.size() == 1);
+  CHECK(a3.layers[4].inbound_nodes[0].constant_args_json[0] == "1.0");
+
+  // Back to Keras 2: the same node forms tf.keras wrote.
+  std::string back = to_keras2_model_config(k3, &warnings);
+  auto b = json::parse(back, "back");
+  auto orig = json::parse(k2, "k2");
+  for (int i = 2; i < 6; ++i)
+    CHECK(json::to_string(b["config"]["layers"][i]["inbound_nodes"]) ==
+          json::to_string(orig["config"]["layers"][i]["inbound_nodes"]));
+}

@@ -383,6 +383,194 @@ def case_conv_lstm(out):
     return n + 1
 
 
+def case_tf_ops(out):
+    """tf.keras TF-op layers (TFOpLambda / SlicingOpLambda) as tf.keras >= 2.4 serializes them: the
+    node of a single-tensor call is the entry itself ([layer, 0, 0, kwargs], not wrapped in a list),
+    kwargs hold constants or [layer, node, tensor] links, a constant first argument is
+    ["_CONSTANT_VALUE", -1, value, kwargs], a list first argument is several entries, slices are
+    {start, stop, step} dicts with "__ellipsis__" / "__tuple__" objects and null for newaxis."""
+    def op(name, function, node, cls="TFOpLambda"):
+        return {"class_name": cls, "name": name, "inbound_nodes": [node],
+                "config": {"name": name, "trainable": True, "dtype": "float32", "function": function}}
+
+    def t(layer, kwargs=None):  # a single-tensor node
+        return [layer, 0, 0, kwargs if kwargs is not None else {}]
+
+    n = 0
+    # The transfer-learning preprocessing (MobileNetV2 preprocess_input: x / 127.5 - 1) before a Dense.
+    x = r(3, 5, lo=0, hi=255)
+    k, b = r(5, 2), r(2)
+    layers = [inp("image", (5,)),
+              op("tf.math.truediv", "math.truediv", t("image", {"y": 127.5, "name": None})),
+              op("tf.math.subtract", "math.subtract", t("tf.math.truediv", {"y": 1.0, "name": None})),
+              {"class_name": "Dense", "name": "dense", "inbound_nodes": [[["tf.math.subtract", 0, 0, {}]]],
+               "config": {"name": "dense", "units": 2, "activation": "linear", "use_bias": True}}]
+    # As Keras writes it, layer_names lists every layer, weightless ones included.
+    save(out, "ref_tfop_preprocess", functional(layers, ["image"], ["dense"]),
+         [(l["name"], []) for l in layers[:3]] + [("dense", [("dense/kernel:0", k), ("dense/bias:0", b)])],
+         {"image": x}, (x / 127.5 - 1.0) @ k + b)
+    n += 1
+
+    # Element-wise, reductions, shapes, indexing: one model, many outputs.
+    a, c = r(2, 3, 4, lo=-2, hi=2), r(2, 3, 4, lo=0.5, hi=2)
+    m = r(2, 5, 4)
+    specs = [  # (name, function, node, class, numpy result)
+        ("add_t", "__operators__.add", t("a", {"y": ["c", 0, 0], "name": None}), None, a + c),
+        ("mul_bcast", "math.multiply", t("a", {"y": [1.0, -2.0, 0.5, 3.0]}), None, a * np.array([1.0, -2.0, 0.5, 3.0])),
+        ("rsub_const", "math.subtract", ["_CONSTANT_VALUE", -1, 1.0, {"y": ["a", 0, 0], "name": None}], None, 1.0 - a),
+        ("pow", "math.pow", t("c", {"y": 1.5, "name": None}), None, c ** 1.5),
+        ("max_t", "math.maximum", t("a", {"y": ["c", 0, 0], "name": None}), None, np.maximum(a, c)),
+        ("sqrt", "math.sqrt", t("c", {"name": None}), None, np.sqrt(c)),
+        ("relu", "nn.relu", t("a", {"name": None}), None, np.maximum(a, 0)),
+        ("leaky", "nn.leaky_relu", t("a", {"alpha": 0.1, "name": None}), None, np.where(a < 0, 0.1 * a, a)),
+        ("gelu_tanh", "nn.gelu", t("a", {"approximate": True, "name": None}), None,
+         0.5 * a * (1 + np.tanh(np.sqrt(2 / np.pi) * (a + 0.044715 * a ** 3)))),
+        ("clip", "clip_by_value", t("a", {"clip_value_min": -0.5, "clip_value_max": 0.7, "name": None}), None, np.clip(a, -0.5, 0.7)),
+        ("cast_int", "cast", t("a", {"dtype": "int32", "name": None}), None, np.trunc(a)),
+        ("mean_keep", "math.reduce_mean", t("a", {"axis": 1, "keepdims": True, "name": None}), None, a.mean(axis=1, keepdims=True)),
+        ("max_axes", "math.reduce_max", t("a", {"axis": [1, 2], "name": None}), None, a.max(axis=(1, 2))),
+        ("softmax1", "nn.softmax", t("a", {"axis": 1, "name": None}), None, softmax(a, axis=1)),
+        ("l2n", "math.l2_normalize", t("a", {"axis": -1, "name": None}), None,
+         a / np.sqrt(np.maximum((a * a).sum(-1, keepdims=True), 1e-12))),
+        ("argmax", "math.argmax", t("a", {"axis": -1, "name": None}), None, a.argmax(-1).astype(np.float32)),
+        ("reshape", "reshape", t("a", {"shape": [-1, 12], "name": None}), None, a.reshape(-1, 12)),
+        ("expand", "expand_dims", t("a", {"axis": 1}), None, a[:, None]),
+        ("transpose", "compat.v1.transpose", t("a", {"perm": [0, 2, 1], "name": None}), None, a.transpose(0, 2, 1)),
+        ("concat", "concat", [["a", 0, 0, {"axis": -1, "name": None}], ["c", 0, 0, {"axis": -1, "name": None}]], None,
+         np.concatenate([a, c], axis=-1)),
+        ("stack", "stack", [["a", 0, 0, {"axis": 1}], ["c", 0, 0, {"axis": 1}]], None, np.stack([a, c], axis=1)),
+        ("tile", "tile", t("a", {"multiples": [1, 2, 1], "name": None}), None, np.tile(a, (1, 2, 1))),
+        ("pad", "pad", t("a", {"paddings": [[0, 0], [1, 0], [0, 2]], "constant_values": 0.5, "name": None}), None,
+         np.pad(a, [(0, 0), (1, 0), (0, 2)], constant_values=0.5)),
+        ("matmul", "linalg.matmul", t("a", {"b": ["m", 0, 0], "transpose_b": True, "name": None}), None, a @ m.transpose(0, 2, 1)),
+        ("slice_rev", "__operators__.getitem",
+         t("a", {"slice_spec": [{"start": None, "stop": None, "step": None}, {"start": 1, "stop": None, "step": None},
+                                {"start": None, "stop": None, "step": -2}]}), "SlicingOpLambda", a[:, 1:, ::-2]),
+        ("slice_last", "__operators__.getitem",
+         t("a", {"slice_spec": {"class_name": "__tuple__", "items": [{"class_name": "__ellipsis__"}, 0]}}), "SlicingOpLambda",
+         a[..., 0]),
+        ("slice_newaxis", "__operators__.getitem",
+         t("a", {"slice_spec": [{"start": None, "stop": None, "step": None}, None, -1]}), "SlicingOpLambda", a[:, None, -1]),
+    ]
+    layers = [inp("a", (3, 4)), inp("c", (3, 4)), inp("m", (5, 4))]
+    for name, function, node, cls, _ in specs:
+        layers.append(op(name, function, node, cls or "TFOpLambda"))
+    config = functional(layers, ["a", "c", "m"], [s[0] for s in specs])
+    path = os.path.join(out, "ref_tfop_many.h5")
+    write_h5(path, config, [(l["name"], []) for l in layers])
+    np.savez(os.path.join(out, "ref_tfop_many.in.npz"), a=a, c=c, m=m)
+    for i, spec in enumerate(specs):
+        np.save(os.path.join(out, "ref_tfop_many.want%02d.npy" % i), np.asarray(spec[4], np.float32))
+    return n + 1
+
+
+def tf_resize(img, out_h, out_w, method, box=None):
+    """tf.image.resize as TF 2 does it (half-pixel centers, no antialias) of img (B, H, W, C), or of
+    its window box = (top, left, height, width), gathered one output pixel at a time. Source
+    positions are float32, as in TensorFlow."""
+    B, H, W, C = img.shape
+    top, left, h, w = box if box else (0, 0, H, W)
+    f32, half = np.float32, np.float32(0.5)
+    sy, sx = f32(h) / f32(out_h), f32(w) / f32(out_w)
+    win = img[:, top:top + h, left:left + w].astype(np.float64)
+    out = np.zeros((B, out_h, out_w, C))
+    for oy in range(out_h):
+        for ox in range(out_w):
+            if method == "nearest":
+                iy = min(int(np.floor((f32(oy) + half) * sy)), h - 1)
+                ix = min(int(np.floor((f32(ox) + half) * sx)), w - 1)
+                out[:, oy, ox] = win[:, iy, ix]
+                continue
+            fy, fx = (f32(oy) + half) * sy - half, (f32(ox) + half) * sx - half
+            y0, x0 = int(np.floor(fy)), int(np.floor(fx))
+            wy, wx = float(fy) - y0, float(fx) - x0
+            acc = 0.0
+            for yy, ky in ((y0, 1 - wy), (y0 + 1, wy)):
+                for xx, kx in ((x0, 1 - wx), (x0 + 1, wx)):
+                    acc = acc + ky * kx * win[:, min(max(yy, 0), h - 1), min(max(xx, 0), w - 1)]
+            out[:, oy, ox] = acc
+    return out
+
+
+def smart_resize_box(H, W, th, tw):
+    """Keras smart_resize: the centered window of the target's aspect ratio (top, left, h, w)."""
+    ch = max(min(H, int(W * th / tw)), 1)
+    cw = max(min(W, int(H * tw / th)), 1)
+    return int((H - ch) / 2), int((W - cw) / 2), ch, cw
+
+
+def case_preprocessing(out):
+    """Resizing / CenterCrop / bilinear UpSampling2D against the TF 2 resize reference above, and
+    augmentation layers that are the identity at inference (TensorFlow.js's resize uses align_corners,
+    so it is no reference here)."""
+    n = 0
+
+    def one(name, shape, layers, want_fn, lo=-1, hi=1):
+        nonlocal n
+        x = r(2, *shape, lo=lo, hi=hi)
+        save(out, name, sequential(shape, layers), [], {"x": x}, want_fn(x))
+        n += 1
+
+    def resizing(h, w, interp, crop=False, **extra):
+        cfg = dict({"name": "resize", "height": h, "width": w, "interpolation": interp, "crop_to_aspect_ratio": crop}, **extra)
+        return {"class_name": "Resizing", "config": cfg}
+
+    one("ref_resizing_bilinear_down", (7, 9, 3), [resizing(4, 5, "bilinear")],
+        lambda x: tf_resize(x, 4, 5, "bilinear"))
+    one("ref_resizing_bilinear_up", (3, 5, 2), [resizing(7, 8, "bilinear")],
+        lambda x: tf_resize(x, 7, 8, "bilinear"))
+    one("ref_resizing_nearest", (6, 7, 3), [resizing(9, 4, "nearest")],
+        lambda x: tf_resize(x, 9, 4, "nearest"))
+    one("ref_resizing_nearest_channels_first", (3, 5, 7), [resizing(3, 11, "nearest", data_format="channels_first")],
+        lambda x: np.moveaxis(tf_resize(np.moveaxis(x, 1, -1), 3, 11, "nearest"), -1, 1))
+    one("ref_resizing_crop_to_aspect_ratio", (6, 10, 2), [resizing(5, 4, "bilinear", True)],
+        lambda x: tf_resize(x, 5, 4, "bilinear", smart_resize_box(6, 10, 5, 4)))
+    center = lambda h, w: {"class_name": "CenterCrop", "config": {"name": "cc", "height": h, "width": w}}
+    one("ref_center_crop", (7, 8, 3), [center(4, 5)], lambda x: x[:, 1:5, 1:6])
+    one("ref_center_crop_upsize", (4, 6, 2), [center(6, 5)],
+        lambda x: tf_resize(x, 6, 5, "bilinear", smart_resize_box(4, 6, 6, 5)))
+    one("ref_upsampling2d_bilinear", (3, 4, 2),
+        [{"class_name": "UpSampling2D", "config": {"name": "up", "size": [2, 3], "data_format": "channels_last",
+                                                   "interpolation": "bilinear"}}],
+        lambda x: tf_resize(x, 6, 12, "bilinear"))
+
+    # The TF image-classification tutorial: augmentation, Rescaling(1/255), Conv2D, pooling, Dense.
+    # At inference the augmentation is the identity, so the reference runs the model without it.
+    seedless = {"seed": None, "trainable": True, "dtype": "float32"}
+    aug = [{"class_name": "RandomFlip", "config": dict(seedless, name="flip", mode="horizontal")},
+           {"class_name": "RandomRotation", "config": dict(seedless, name="rot", factor=0.1, fill_mode="reflect",
+                                                           interpolation="bilinear", fill_value=0.0)},
+           {"class_name": "RandomZoom", "config": dict(seedless, name="zoom", height_factor=0.1, width_factor=None,
+                                                       fill_mode="reflect", interpolation="bilinear", fill_value=0.0)}]
+    x = r(2, 8, 8, 3, lo=0, hi=255)
+    k, b, dk, db = r(3, 3, 3, 4), r(4), r(64, 3), r(3)
+    feat = np.maximum(conv_nd(x.astype(np.float64) / 255.0, k, [1, 1], [1, 1], "same") + b, 0)
+    pooled = feat.reshape(2, 4, 2, 4, 2, 4).max(axis=(2, 4))
+    y = pooled.reshape(2, -1) @ dk + db
+    rest = [{"class_name": "Rescaling", "config": {"name": "rs", "scale": 1 / 255.0, "offset": 0.0}},
+            {"class_name": "Conv2D", "config": {"name": "conv", "filters": 4, "kernel_size": [3, 3], "strides": [1, 1],
+                                                "padding": "same", "data_format": "channels_last", "dilation_rate": [1, 1],
+                                                "groups": 1, "activation": "relu", "use_bias": True}},
+            {"class_name": "MaxPooling2D", "config": {"name": "pool", "pool_size": [2, 2], "strides": [2, 2], "padding": "valid"}},
+            {"class_name": "Flatten", "config": {"name": "flat"}},
+            {"class_name": "Dense", "config": {"name": "dense", "units": 3, "activation": "linear", "use_bias": True}}]
+    data_aug = {"class_name": "Sequential", "config": {"name": "data_augmentation", "layers": [
+        {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 8, 8, 3], "name": "aug_in"}}] + aug}}
+    save(out, "ref_augmentation_tutorial", sequential((8, 8, 3), [data_aug] + rest),
+         [("conv", [("conv/kernel:0", k), ("conv/bias:0", b)]), ("dense", [("dense/kernel:0", dk), ("dense/bias:0", db)])],
+         {"x": x}, y)
+    n += 1
+    # The other inference-identity augmentations, and RandomCrop of an input of its target size.
+    others = [{"class_name": c, "config": dict(seedless, name=c.lower(), **cfg)} for c, cfg in [
+        ("RandomTranslation", {"height_factor": 0.2, "width_factor": 0.2, "fill_mode": "reflect"}),
+        ("RandomContrast", {"factor": 0.3}), ("RandomBrightness", {"factor": 0.2, "value_range": [0, 255]}),
+        ("RandomHeight", {"factor": 0.2, "interpolation": "bilinear"}),
+        ("RandomWidth", {"factor": 0.2, "interpolation": "bilinear"}), ("RandomCrop", {"height": 5, "width": 6}),
+        ("Rescaling", {"scale": 2.0, "offset": -1.0})]]
+    one("ref_augmentation_identities", (5, 6, 2), others, lambda x: x * 2.0 - 1.0)
+    return n
+
+
 def main(out):
     os.makedirs(out, exist_ok=True)
     n = 0
@@ -399,7 +587,7 @@ def main(out):
     case_causal_conv1d(out)
     case_subtract_crop_up(out)
     case_bn_axis1(out)
-    n += 3 + case_misc(out) + case_keras3_functional(out) + case_conv_lstm(out)
+    n += 3 + case_misc(out) + case_keras3_functional(out) + case_conv_lstm(out) + case_preprocessing(out) + case_tf_ops(out)
     print("reference cases written: %d" % n)
 
 

@@ -5,16 +5,10 @@
 #include "engine/activations.h"
 #include "engine/gemm.h"
 #include "engine/layer.h"
+#include "engine/layers/identity.h"
 
 namespace kmodel::engine {
 namespace {
-
-// Layers that are the identity at inference: Dropout and friends, noise, regularization.
-class Identity : public InPlaceLayer {
- public:
-  Array run(Array x, const Mask&) const override { return x; }
-  Mask output_mask(const std::vector<Array>&, const Mask& m, const std::vector<Array>&) const override { return m; }
-};
 
 class Dense : public Layer {
  public:
@@ -223,7 +217,8 @@ std::unique_ptr<Layer> make_dense(const LayerParams& p) {
 
 // Shared with other families (TimeDistributed(Dense) etc. go through the registry instead).
 void register_core_layers(Registry& r) {
-  auto identity = [](const LayerParams&) -> std::unique_ptr<Layer> { return std::make_unique<Identity>(); };
+  // Identity at inference: Dropout and friends, noise, regularization.
+  auto identity = [](const LayerParams&) -> std::unique_ptr<Layer> { return std::make_unique<IdentityLayer>(); };
   for (const char* n : {"Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
                         "GaussianDropout", "AlphaDropout", "ActivityRegularization", "InputLayer"})
     r.add(n, identity);

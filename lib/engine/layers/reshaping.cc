@@ -1,6 +1,8 @@
-// Spatial reshaping: ZeroPadding1D/2D/3D, Cropping1D/2D/3D, UpSampling1D/2D/3D (nearest). Each is a
-// per-axis index map (output index -> input index, or -1 for a zero) applied channels_last.
+// Spatial reshaping: ZeroPadding1D/2D/3D, Cropping1D/2D/3D, UpSampling1D/2D/3D (nearest; bilinear
+// UpSampling2D is a resize, see image_resize.h). Each of the others is a per-axis index map (output
+// index -> input index, or -1 for a zero) applied channels_last.
 #include "engine/layer.h"
+#include "engine/layers/image_resize.h"
 #include "engine/layers/spatial.h"
 
 namespace kmodel::engine {
@@ -80,6 +82,7 @@ Creator pad_creator(int rank, Kind kind) {
 
 Creator up_creator(int rank) {
   return [rank](const LayerParams& p) -> std::unique_ptr<Layer> {
+    if (rank == 2 && p.config.str_or({"interpolation"}, "nearest") == "bilinear") return make_bilinear_upsampling2d(p);
     if (p.config.str_or({"interpolation"}, "nearest") != "nearest")
       p.unsupported("UpSampling interpolation \"" + p.config.str_or({"interpolation"}, "") + "\"");
     return std::make_unique<Remap>(Kind::kUp, std::vector<std::pair<int64_t, int64_t>>{},

@@ -20,9 +20,12 @@ struct TensorLink {
 };
 
 // One call of a layer: its input tensors (in order) and extra call kwargs as JSON text ("{}" if none).
+// tf.keras TF-op layers may be called on constants (`1.0 - x` calls tf.math.subtract(1.0, x)): such
+// first-argument values are kept as JSON texts, apart from the tensor inputs.
 struct LayerCall {
   std::vector<TensorLink> inputs;
   std::string kwargs_json = "{}";
+  std::vector<std::string> constant_args_json;
 };
 
 struct LayerSpec {
@@ -37,6 +40,7 @@ struct ArchitectureSpec {
   std::string class_name;   // "Sequential", "Functional", "Model"
   std::string name;
   KerasDialect dialect = KerasDialect::kUnknown;
+  std::string keras_version;       // the JSON's top-level "keras_version"; "" when absent or nested
   std::vector<LayerSpec> layers;   // config order
   std::vector<TensorLink> inputs;  // functional input_layers (Sequential: empty)
   std::vector<TensorLink> outputs; // functional output_layers (Sequential: empty)
