@@ -105,6 +105,7 @@ LayerSpec parse_layer(const json::Value& entry, const std::string& file, size_t 
   const json::Value* cfg = json::member(entry, "config");
   if (cfg) spec.config_json = json::to_string(*cfg);
   else spec.config_json = "{}";
+  spec.module = json::get_string(entry, "module").value_or("");
   if (auto name = json::get_string(entry, "name")) spec.name = *name;
   else if (cfg && cfg->IsObject()) spec.name = json::get_string(*cfg, "name").value_or("");
   if (spec.name.empty()) spec.name = "layer_" + std::to_string(index);

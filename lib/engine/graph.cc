@@ -200,6 +200,12 @@ Graph::Graph(const ArchitectureSpec& arch, const WeightProvider& weights, const 
       p.dialect = arch.dialect;
       p.keras_version = arch.keras_version;
       p.file = file;
+      // Keras 3 records keras.ops calls on symbolic tensors (`x + 1.0`) as operations named like
+      // layers ("Add" from keras.src.ops.numpy, whose constant arguments are positional): running
+      // them as the layers of the same name would compute something else.
+      if (spec.module.rfind("keras.src.ops", 0) == 0 || spec.module.rfind("keras.ops", 0) == 0)
+        throw UnsupportedError(file, "layer " + spec.name,
+                               "Keras 3 operation " + spec.class_name + " (" + spec.module + ") is not supported by predict");
       if (spec.class_name != "Lambda") p.config = Config(spec.config_json, file, spec.name);
       p.calls = spec.inbound_nodes;
       for (const Weight* w : weights(spec.name)) {

@@ -73,4 +73,18 @@ set +e
 "$KMODEL" predict "$T/kw.h5" -i "$T/x.npy" 2> "$T/err"; rc=$?
 set -e
 [ "$rc" -eq 3 ] && grep -q "argument 'frobnicate' of tf.math.reduce_mean is not supported" "$T/err"
+# Keras 3's analogue, keras.ops calls recorded as operations ("Add" from keras.src.ops.numpy with a
+# constant positional argument), is refused, not run as the Add merge layer (which would ignore the 1.0).
+cat > "$T/k3op.json" <<'JSON'
+{"module": "keras", "class_name": "Functional", "config": {"name": "functional", "trainable": true, "layers": [
+ {"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 4], "dtype": "float32", "sparse": false, "name": "x"}, "registered_name": null, "name": "x", "inbound_nodes": []},
+ {"module": "keras.src.ops.numpy", "class_name": "Add", "config": {"name": "add"}, "registered_name": "Add", "name": "add",
+  "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {"shape": [null, 4], "dtype": "float32", "keras_history": ["x", 0, 0]}}, 1.0], "kwargs": {}}]}],
+ "input_layers": [["x", 0, 0]], "output_layers": [["add", 0, 0]]}, "registered_name": "Functional"}
+JSON
+/usr/bin/python3 -c "import numpy as np; np.save('$T/x4.npy', np.ones((2, 4), np.float32))"
+set +e
+"$KMODEL" predict "$T/k3op.json" -i "$T/x4.npy" -o "$T/k3.npy" 2> "$T/err"; rc=$?
+set -e
+[ "$rc" -eq 3 ] && grep -q 'Keras 3 operation Add (keras.src.ops.numpy) is not supported' "$T/err" && [ ! -e "$T/k3.npy" ]
 echo "tf-op layers ok"

@@ -31,6 +31,7 @@ struct LayerCall {
 struct LayerSpec {
   std::string name;
   std::string class_name;   // Keras class name as written ("Dense", "Convolution2D" in Keras 1)
+  std::string module;       // Keras 3 entries: "keras.layers", or "keras.src.ops.numpy" for an operation; "" before
   std::string config_json;  // the layer's "config" object as JSON text
   std::vector<LayerCall> inbound_nodes;  // empty for Sequential members and Input layers
   bool is_model() const;    // Sequential / Functional / Model nested as a layer
