@@ -345,7 +345,7 @@ const std::vector<Graph::Value>& Graph::eval_node(size_t li, int node,
   if (cache.size() <= static_cast<size_t>(node)) cache.resize(node + 1);
   if (!cache[node].empty()) return cache[node];
   std::vector<Array> args;
-  Mask mask;
+  std::vector<Mask> masks;
   const std::vector<TensorLink>& links = n.calls[static_cast<size_t>(node)];
   const auto& index = index_;
   for (size_t i = 0; i < links.size(); ++i) {
@@ -355,11 +355,11 @@ const std::vector<Graph::Value>& Graph::eval_node(size_t li, int node,
     if (l.tensor_index < 0 || l.tensor_index >= static_cast<int>(vals.size()))
       throw BadInputError(file_, "layer " + n.spec.name, "reference to output " + std::to_string(l.tensor_index) + " of \"" +
                                                              l.layer + "\", which has " + std::to_string(vals.size()));
-    if (i == 0) mask = vals[l.tensor_index].mask;
+    masks.push_back(vals[l.tensor_index].mask);
     args.push_back(vals[l.tensor_index].array);
   }
-  std::vector<Array> outs = n.layer->apply(args, mask);
-  Mask om = n.layer->output_mask(args, mask, outs);
+  std::vector<Array> outs = n.layer->apply_masked(args, masks);
+  Mask om = n.layer->output_mask(args, masks.empty() ? nullptr : masks[0], outs);
   std::vector<Value> result;
   for (auto& o : outs) result.push_back(Value{std::move(o), om});
   cache[node] = std::move(result);

@@ -21,6 +21,11 @@ class Layer {
   virtual ~Layer() = default;
   // Computes the outputs for one call. `mask` is the (batch, time) mask of the first input or null.
   virtual std::vector<Array> apply(const std::vector<Array>& inputs, const Mask& mask) const = 0;
+  // apply() with the mask of every input (null where none): layers that read the masks of inputs
+  // other than the first (Attention's value mask) override it. The graph calls this one.
+  virtual std::vector<Array> apply_masked(const std::vector<Array>& inputs, const std::vector<Mask>& masks) const {
+    return apply(inputs, masks.empty() ? nullptr : masks[0]);
+  }
   // The mask of the outputs. Default: a sequence layer that keeps (batch, time) passes it on.
   virtual Mask output_mask(const std::vector<Array>& inputs, const Mask& mask,
                            const std::vector<Array>& outputs) const;

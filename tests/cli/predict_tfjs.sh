@@ -2,7 +2,7 @@
 # Differential test of `kmodel predict` against TensorFlow.js (npm @tensorflow/tfjs, pinned by
 # tests/tfjs/package-lock.json): gen.js builds 70 models with seeded random weights and inputs and
 # records tfjs's outputs; make_h5.py writes them as Keras H5; ref_layers.py adds NumPy references for
-# layers tfjs lacks or gets wrong (37 cases: MultiHeadAttention, Attention, GRU reset_after, causal
+# layers tfjs lacks or gets wrong (43 cases: MultiHeadAttention, Attention (masked too), GRU reset_after, causal
 # Conv1D, Conv1DTranspose, Depthwise/SeparableConv1D, Unit/GroupNormalization, 3D reshaping, a Keras 3
 # config, ConvLSTM1D/3D, ConvLSTM2D channels_first/return_state, the corpus ConvLSTM2D model, Resizing /
 # CenterCrop / bilinear UpSampling2D with TF 2 half-pixel resize, augmentation layers at inference,

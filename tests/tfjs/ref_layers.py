@@ -265,6 +265,91 @@ def case_keras3_functional(out):
     return 1
 
 
+def case_masked_attention(out):
+    """Masks reaching Attention and MultiHeadAttention (Keras semantics): an Embedding with
+    mask_zero=True gives (batch, time) masks; Attention lowers the scores of masked values by 1e9 and
+    zeroes the outputs of masked query steps; MultiHeadAttention (tf.keras >= 2.10, Keras 3) lowers
+    scores where query step i or value step j is masked (and j > i with use_causal_mask, a call
+    argument), and an explicit attention_mask tensor masks the same way."""
+    n = 0
+    B, T, V, d = 2, 5, 7, 4
+    ids = np.array([[3, 1, 4, 0, 0], [2, 6, 5, 1, 0]], np.float32)  # trailing zeros are padding
+    emb = r(V, d, lo=-1, hi=1)
+    e = emb[ids.astype(int)].astype(np.float64)
+    keep = ids != 0
+    big = 1e9
+
+    def emb_layer():
+        return {"class_name": "Embedding", "name": "emb", "inbound_nodes": [[["ids", 0, 0, {}]]],
+                "config": {"name": "emb", "input_dim": V, "output_dim": d, "mask_zero": True}}
+
+    # Attention, self-attention over the embedding, causal by the call argument.
+    for causal in (False, True):
+        sc = np.einsum("bqd,bvd->bqv", e, e)
+        mask = np.broadcast_to(keep[:, None, :], sc.shape).copy()
+        if causal:
+            mask &= np.tril(np.ones((T, T), bool))[None]
+        sc = (sc.astype(np.float32) - np.float32(big) * (~mask).astype(np.float32)).astype(np.float64)
+        y = np.einsum("bqv,bvd->bqd", softmax(sc), e) * keep[:, :, None]
+        kw = {"use_causal_mask": True} if causal else {}
+        layers = [inp("ids", (T,)), emb_layer(),
+                  {"class_name": "Attention", "name": "att", "config": {"name": "att", "use_scale": False, "score_mode": "dot"},
+                   "inbound_nodes": [[["emb", 0, 0, kw], ["emb", 0, 0, kw]]]}]
+        save(out, "ref_attention_masked_causal%d" % causal, functional(layers, ["ids"], ["att"]),
+             [("ids", []), ("emb", [("emb/embeddings:0", emb)]), ("att", [])], {"ids": ids}, y)
+        n += 1
+
+    # MultiHeadAttention: implicit masks (keras 2.15), use_causal_mask, and an explicit attention_mask.
+    heads, kd = 2, 3
+    W = dict(qk=r(d, heads, kd), qb=r(heads, kd), kk=r(d, heads, kd), kb=r(heads, kd), vk=r(d, heads, kd),
+             vb=r(heads, kd), ok=r(heads, kd, d), ob=r(d))
+    names = ["query/kernel:0", "query/bias:0", "key/kernel:0", "key/bias:0", "value/kernel:0", "value/bias:0",
+             "attention_output/kernel:0", "attention_output/bias:0"]
+    ws = [("mha/" + nm, W[k]) for nm, k in zip(names, ["qk", "qb", "kk", "kb", "vk", "vb", "ok", "ob"])]
+    cfg = {"name": "mha", "num_heads": heads, "key_dim": kd, "value_dim": kd, "dropout": 0.0, "use_bias": True,
+           "output_shape": None, "attention_axes": [1]}
+    explicit = (r(B, T, T, lo=0, hi=1) > 0.3).astype(np.float32)
+    for variant in ("implicit", "causal", "explicit", "ignored_before_2_10"):
+        Q = np.einsum("btd,dhk->bthk", e, W["qk"]) + W["qb"]
+        K = np.einsum("btd,dhk->bthk", e, W["kk"]) + W["kb"]
+        Vv = np.einsum("btd,dhk->bthk", e, W["vk"]) + W["vb"]
+        sc = np.einsum("bqhk,bvhk->bhqv", Q / np.sqrt(kd), K)
+        mask = keep[:, :, None] & keep[:, None, :]
+        if variant == "ignored_before_2_10":  # tf.keras before 2.10 did not pass masks into the layer
+            mask = np.ones((B, T, T), bool)
+        if variant == "causal":
+            mask = mask & np.tril(np.ones((T, T), bool))[None]
+        if variant == "explicit":
+            mask = mask & (explicit != 0)
+        # In float32, as Keras adds it: for a fully masked query step every score becomes -1e9
+        # (float32 cannot hold -1e9 + s), so its softmax is uniform.
+        sc = sc.astype(np.float32) + np.float32(-big) * (~mask[:, None]).astype(np.float32)
+        ctx = np.einsum("bhqv,bvhk->bqhk", softmax(sc.astype(np.float64)), Vv)
+        y = np.einsum("bqhk,hko->bqo", ctx, W["ok"]) + W["ob"]
+        kw = {"value": ["emb", 0, 0]}
+        layers = [inp("ids", (T,)), emb_layer()]
+        inputs = {"ids": ids}
+        if variant == "causal":
+            kw["use_causal_mask"] = True
+        if variant == "explicit":
+            layers.append(inp("am", (T, T)))
+            kw["attention_mask"] = ["am", 0, 0]
+            inputs["am"] = explicit
+        layers.append({"class_name": "MultiHeadAttention", "name": "mha", "config": cfg,
+                       "inbound_nodes": [[["emb", 0, 0, kw]]]})
+        config = functional(layers, list(inputs), ["mha"])
+        if variant == "ignored_before_2_10":
+            config["keras_version"] = "2.9.0"
+        save(out, "ref_mha_masked_" + variant, config,
+             [(l["name"], []) for l in layers if l["name"] not in ("emb", "mha")] +
+             [("emb", [("emb/embeddings:0", emb)]), ("mha", ws)], inputs, y)
+        if variant == "ignored_before_2_10":
+            with h5py.File(os.path.join(out, "ref_mha_masked_" + variant + ".h5"), "a") as f:
+                f.attrs["keras_version"] = b"2.9.0"
+        n += 1
+    return n
+
+
 def hard_sigmoid(z):
     return np.clip(0.2 * z + 0.5, 0.0, 1.0)
 
@@ -588,6 +673,7 @@ def main(out):
     case_subtract_crop_up(out)
     case_bn_axis1(out)
     n += 3 + case_misc(out) + case_keras3_functional(out) + case_conv_lstm(out) + case_preprocessing(out) + case_tf_ops(out)
+    n += case_masked_attention(out)
     print("reference cases written: %d" % n)
 
 
