@@ -62,7 +62,7 @@ std::optional<std::vector<int64_t>> ints_of(const Value* v) {
   return out;
 }
 
-// Length of a Python slice over a dimension of size n (n known).
+// Length of a Python slice ({start, stop, step} JSON) over a dimension of size n (n known).
 int64_t slice_length(int64_t n, const Value& s) {
   auto bound = [&](const char* k) -> std::optional<int64_t> {
     const Value* v = json::member(s, k);
@@ -70,17 +70,7 @@ int64_t slice_length(int64_t n, const Value& s) {
     return json::to_int64(v->GetDouble());
   };
   const int64_t step = bound("step").value_or(1);
-  if (step == 0) return 0;
-  auto norm = [&](int64_t v, int64_t lo, int64_t hi) { return std::clamp(v < 0 ? v + n : v, lo, hi); };
-  int64_t start, stop;
-  if (step > 0) {
-    start = bound("start") ? norm(*bound("start"), 0, n) : 0;
-    stop = bound("stop") ? norm(*bound("stop"), 0, n) : n;
-    return std::max<int64_t>(0, (stop - start + step - 1) / step);
-  }
-  start = bound("start") ? norm(*bound("start"), -1, n - 1) : n - 1;
-  stop = bound("stop") ? norm(*bound("stop"), -1, n - 1) : -1;
-  return std::max<int64_t>(0, (start - stop - step - 1) / -step);
+  return step == 0 ? 0 : python_slice(n, bound("start"), bound("stop"), step).count;
 }
 
 MaybeShape getitem(const Shape& x, const Value& spec) {
@@ -144,6 +134,21 @@ const std::set<std::string>& binary_functions() {
 }
 
 }  // namespace
+
+SliceRange python_slice(int64_t n, std::optional<int64_t> start, std::optional<int64_t> stop, int64_t step) {
+  auto norm = [&](int64_t v, int64_t lo, int64_t hi) { return std::clamp(v < 0 ? v + n : v, lo, hi); };
+  SliceRange r;
+  if (step > 0) {
+    r.start = start ? norm(*start, 0, n) : 0;
+    const int64_t end = stop ? norm(*stop, 0, n) : n;
+    r.count = std::max<int64_t>(0, (end - r.start + step - 1) / step);
+  } else {
+    r.start = start ? norm(*start, -1, n - 1) : n - 1;
+    const int64_t end = stop ? norm(*stop, -1, n - 1) : -1;
+    r.count = std::max<int64_t>(0, (r.start - end - step - 1) / -step);
+  }
+  return r;
+}
 
 bool is_tf_op_layer(const std::string& class_name) {
   return class_name == "TFOpLambda" || class_name == "SlicingOpLambda";

@@ -17,6 +17,15 @@ namespace kmodel {
 
 bool is_tf_op_layer(const std::string& class_name);
 
+// Python's slice rules over a dimension of size n (open, negative and out-of-range bounds; any
+// non-zero step): the first index and the number of elements. Shared by shape inference and the
+// engine's indexing (engine/tensor_ops).
+struct SliceRange {
+  int64_t start = 0;
+  int64_t count = 0;
+};
+SliceRange python_slice(int64_t n, std::optional<int64_t> start, std::optional<int64_t> stop, int64_t step);
+
 // The tensor links among a TF-op call's kwargs, by kwarg name.
 std::map<std::string, TensorLink> tf_op_kwarg_links(const LayerCall& call, const std::string& file);
 

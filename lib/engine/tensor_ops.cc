@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/tf_op_shapes.h"
 #include "kmodel/error.h"
 
 namespace kmodel::engine::ops {
@@ -181,20 +182,10 @@ Array basic_index(const Array& a, const std::vector<IndexItem>& items, const std
     } else {  // a slice, with Python's rules for open, negative and out-of-range bounds
       const int64_t step = it.step.value_or(1);
       if (step == 0) throw UsageError(what + ": slice step cannot be zero");
-      int64_t start, stop;
-      auto norm = [&](int64_t v, int64_t lo, int64_t hi) { return std::clamp(v < 0 ? v + n : v, lo, hi); };
-      if (step > 0) {
-        start = it.start ? norm(*it.start, 0, n) : 0;
-        stop = it.stop ? norm(*it.stop, 0, n) : n;
-      } else {
-        start = it.start ? norm(*it.start, -1, n - 1) : n - 1;
-        stop = it.stop ? norm(*it.stop, -1, n - 1) : -1;
-      }
-      const int64_t count = step > 0 ? std::max<int64_t>(0, (stop - start + step - 1) / step)
-                                     : std::max<int64_t>(0, (start - stop - step - 1) / -step);
-      out_shape.push_back(count);
+      const SliceRange range = python_slice(n, it.start, it.stop, step);
+      out_shape.push_back(range.count);
       st[0].push_back(step * in_st[axis]);
-      if (count > 0) base += start * in_st[axis];
+      if (range.count > 0) base += range.start * in_st[axis];
     }
     ++axis;
   }
