@@ -62,7 +62,7 @@ for h in "${HARNESSES[@]}"; do
   # mostly replays the corpus, so the totals count finished runs only.
   outcome=ok; [ $rc -ne 0 ] && outcome=crash
   printf '%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$h" "$SECS" "$execs" "$outcome" >>"$F/executions.tsv"
-  total=$(awk -F'\t' -v h="$h" '$2==h && $5!="crash" {s+=$4} END {print s+0}' "$F/executions.tsv")
+  total=$(awk -F'\t' -v h="$h" '$2==h && $5=="ok" {s+=$4} END {print s+0}' "$F/executions.tsv")
   if [ $rc -ne 0 ]; then
     status=1
     echo "$h: CRASH after $execs executions (rc=$rc): $(grep -m1 -o "$F/artifacts/[^ ]*" "$log" || echo "see $log")"
