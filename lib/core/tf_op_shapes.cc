@@ -14,11 +14,6 @@ using json::Value;
 using MaybeShape = std::optional<Shape>;
 constexpr int64_t kUnknown = -1;
 
-bool is_link(const Value& v) {
-  if (v.IsObject()) return json::get_string(v, "class_name") == std::optional<std::string>("__keras_tensor__");
-  return v.IsArray() && v.Size() >= 3 && v[0].IsString() && v[1].IsNumber() && v[2].IsNumber();
-}
-
 // The shape of a numeric JSON constant (() for a number); nullopt when it is not one.
 MaybeShape constant_shape(const Value& v) {
   if (v.IsNumber() || v.IsBool()) return Shape{};
@@ -150,6 +145,11 @@ SliceRange python_slice(int64_t n, std::optional<int64_t> start, std::optional<i
   return r;
 }
 
+bool is_tensor_link(const Value& v) {
+  if (v.IsObject()) return json::get_string(v, "class_name") == std::optional<std::string>("__keras_tensor__");
+  return v.IsArray() && v.Size() >= 3 && v[0].IsString() && v[1].IsNumber() && v[2].IsNumber();
+}
+
 bool is_tf_op_layer(const std::string& class_name) {
   return class_name == "TFOpLambda" || class_name == "SlicingOpLambda";
 }
@@ -160,7 +160,7 @@ std::map<std::string, TensorLink> tf_op_kwarg_links(const LayerCall& call, const
   auto doc = json::parse(call.kwargs_json, file);
   if (!doc.IsObject()) return out;
   for (const auto& m : doc.GetObject()) {
-    if (!is_link(m.value)) continue;
+    if (!is_tensor_link(m.value)) continue;
     const Value* h = &m.value;
     if (m.value.IsObject()) {
       const Value* c = json::member(m.value, "config");

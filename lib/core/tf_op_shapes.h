@@ -10,12 +10,17 @@
 #include <string>
 #include <vector>
 
+#include <rapidjson/document.h>
+
 #include "kmodel/architecture.h"
 #include "kmodel/tensor.h"
 
 namespace kmodel {
 
 bool is_tf_op_layer(const std::string& class_name);
+
+// A tensor among call arguments: a tf.keras [layer, node, tensor] triple or a Keras 3 __keras_tensor__.
+bool is_tensor_link(const rapidjson::Value& v);
 
 // Python's slice rules over a dimension of size n (open, negative and out-of-range bounds; any
 // non-zero step): the first index and the number of elements. Shared by shape inference and the

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/json_util.h"
+#include "core/tf_op_shapes.h"
 
 #include "engine/activations.h"
 #include "engine/layer.h"
@@ -232,9 +233,7 @@ MhaInputs mha_inputs(const LayerParams& p) {
     for (const char* key : {"value", "key", "attention_mask"}) {  // tensor_kwargs() order
       const json::Value* v = doc.IsObject() ? json::member(doc, key) : nullptr;
       if (!v || v->IsNull()) continue;
-      const bool link = (v->IsArray() && v->Size() >= 3 && (*v)[0].IsString()) ||
-                        (v->IsObject() && json::get_string(*v, "class_name") == std::optional<std::string>("__keras_tensor__"));
-      if (!link) p.unsupported(std::string(key) + " that is not a tensor");
+      if (!is_tensor_link(*v)) p.unsupported(std::string(key) + " that is not a tensor");
       int& slot = std::string(key) == "value" ? w.value : std::string(key) == "key" ? w.key : w.attention_mask;
       slot = next++;
     }

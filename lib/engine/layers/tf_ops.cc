@@ -11,6 +11,7 @@
 #include <Eigen/Core>
 
 #include "core/json_util.h"
+#include "core/tf_op_shapes.h"
 #include "engine/activations.h"
 #include "engine/layer.h"
 #include "engine/tensor_ops.h"
@@ -18,13 +19,8 @@
 namespace kmodel::engine {
 namespace {
 
-// A tensor in call kwargs: a tf.keras [layer, node, tensor] triple or a Keras 3 __keras_tensor__.
-bool is_link(const json::Value& v) {
-  if (v.IsObject()) return json::get_string(v, "class_name") == std::optional<std::string>("__keras_tensor__");
-  return v.IsArray() && v.Size() >= 3 && v[0].IsString() && v[1].IsNumber() && v[2].IsNumber();
-}
 bool holds_link(const json::Value& v) {
-  if (is_link(v)) return true;
+  if (is_tensor_link(v)) return true;
   if (v.IsArray())
     for (const auto& e : v.GetArray())
       if (holds_link(e)) return true;
@@ -34,10 +30,12 @@ bool holds_link(const json::Value& v) {
   return false;
 }
 
-// One argument of the recorded call: tensor inputs (positions in apply()'s inputs) or a JSON value.
+// One argument of the recorded call: tensor inputs (positions in apply()'s inputs) or a JSON value,
+// parsed once into an array when it is numeric.
 struct Arg {
   std::vector<int> inputs;
-  std::string json;  // the constant's JSON text when inputs is empty
+  std::string json;              // the constant's JSON text when inputs is empty
+  std::optional<Array> numeric;  // the constant as an array (numbers, booleans, nested lists of them)
   bool tensor() const { return !inputs.empty(); }
 };
 
@@ -60,6 +58,17 @@ Array constant_array(const json::Value& v, const std::string& what) {
   walk(v, 0);
   if (static_cast<int64_t>(a.values.size()) != numel(a.shape)) throw BadInputError("", what, "ragged constant");
   return a;
+}
+
+// The constant JSON text as an array when it is numeric (strings, slice specs: nullopt). Ragged
+// or oversized lists are bad input.
+std::optional<Array> numeric_constant(const std::string& text, const std::string& what) {
+  auto doc = json::parse(text, "");
+  try {
+    return constant_array(doc, what);
+  } catch (const UnsupportedError&) {
+    return std::nullopt;
+  }
 }
 
 class Ctx;
@@ -138,15 +147,13 @@ class Ctx {
  private:
   const Array& resolve(const Arg& a, const std::string& what) {
     if (a.tensor()) return in_.at(static_cast<size_t>(a.inputs[0]));
-    auto [it, fresh] = constants_.try_emplace(&a);
-    if (fresh) it->second = constant_array(json::parse(a.json, ""), "layer " + layer_ + ": " + what);
-    return it->second;
+    if (!a.numeric) throw UnsupportedError("", "layer " + layer_, what + " " + a.json + " is not a numeric constant");
+    return *a.numeric;
   }
   std::string layer_;
   const Arg& first_;
   const std::map<std::string, Arg>& kwargs_;
   const std::vector<Array>& in_;
-  std::map<const Arg*, Array> constants_;
 };
 
 Array map_unary(const Array& a, const std::function<float(float)>& f) {
@@ -446,6 +453,7 @@ std::unique_ptr<Layer> make_tf_op(const LayerParams& p) {
   if (call.inputs.empty()) {
     if (call.constant_args_json.size() != 1) p.unsupported("TF-op call without a tensor or a single constant first argument");
     first.json = call.constant_args_json[0];
+    first.numeric = numeric_constant(first.json, "layer " + p.name + ": the first argument");
   } else if (!call.constant_args_json.empty()) {
     p.unsupported("a list argument mixing tensors and constants");
   }
@@ -461,13 +469,14 @@ std::unique_ptr<Layer> make_tf_op(const LayerParams& p) {
     if (std::find(known.begin(), known.end(), key) == known.end())
       p.unsupported("argument '" + key + "' of tf." + function + " is not supported");
     Arg a;
-    if (is_link(m.value)) {
+    if (is_tensor_link(m.value)) {
       a.inputs.push_back(next++);
       tensor_kwargs.push_back(key);
     } else if (holds_link(m.value)) {
       p.unsupported("argument '" + key + "' of tf." + function + " holds tensors inside a structure");
     } else {
       a.json = json::to_string(m.value);
+      a.numeric = numeric_constant(a.json, "layer " + p.name + ": argument '" + key + "'");
     }
     kwargs.emplace(key, std::move(a));
   }
